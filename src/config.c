@@ -1,0 +1,497 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+enum dtype { T_STRING, T_INT, T_NUMBER, T_LEVEL, T_STRLIST };
+
+struct directive {
+    const char *key;      /* dotted JSON path */
+    enum dtype type;
+    size_t offset;
+    double min, max;      /* numeric range, inclusive */
+    const char *def;      /* default, in the same text form as env and flags */
+    bool secret;          /* never echo the value */
+    const char *doc;
+};
+
+#define F(field) offsetof(struct config, field)
+
+static const struct directive directives[] = {
+    {"listen.address", T_STRING, F(listen_address), 0, 0, "127.0.0.1", false,
+     "Address to listen on for HTTP and WebSocket. Use `::` for every address."},
+    {"listen.port", T_INT, F(listen_port), 1, 65535, "8080", false,
+     "TCP port for HTTP and WebSocket."},
+    {"http.web_root", T_STRING, F(http_web_root), 0, 0, "web-client", false,
+     "Directory of the browser client, served at `/`."},
+    {"http.allowed_origins", T_STRLIST, F(http_allowed_origins), 0, 0, "", false,
+     "Origins allowed to open WebSockets (for example `https://meet.example.org`). "
+     "Empty: only the same origin as the request's Host. Requests without Origin "
+     "(non-browser clients) are allowed."},
+    {"database.url", T_STRING, F(database_url), 0, 0, "postgresql:///haven", true,
+     "libpq connection string or URI. Use a socket directory or `hostaddr=`: host names "
+     "would be resolved by a blocking call."},
+    {"database.migrations_dir", T_STRING, F(database_migrations_dir), 0, 0, "", false,
+     "Directory of `NNNN_name.sql` migrations. Empty: the migrations built into havend."},
+    {"database.connect_timeout_ms", T_INT, F(database_connect_timeout_ms), 100, 600000, "5000",
+     false, "Give up on one connection attempt after this long."},
+    {"database.reconnect_max_ms", T_INT, F(database_reconnect_max_ms), 100, 600000, "5000",
+     false, "Longest pause between reconnection attempts (backoff starts at 100 ms and doubles)."},
+    {"store.batch_max", T_INT, F(store_batch_max), 1, 10000, "500", false,
+     "Most writes committed in one transaction by the batching writer."},
+    {"store.queue_max", T_INT, F(store_queue_max), 1, 10000000, "10000", false,
+     "Most writes waiting for the database; beyond it new messages are refused with "
+     "`store_unavailable`."},
+    {"log.level", T_LEVEL, F(log_level), 0, 0, "info", false,
+     "One of `debug`, `info`, `warn`, `error`."},
+    {"ws.max_frame_bytes", T_INT, F(ws_max_frame_bytes), 256, 1048576, "16384", false,
+     "Largest WebSocket message accepted; larger ones close the connection with 1009."},
+    {"ws.max_text_chars", T_INT, F(ws_max_text_chars), 1, 65536, "4000", false,
+     "Longest message text, in characters."},
+    {"ws.ping_interval_secs", T_INT, F(ws_ping_interval_secs), 1, 3600, "30", false,
+     "Send a WebSocket ping after this long without a pong."},
+    {"ws.ping_timeout_secs", T_INT, F(ws_ping_timeout_secs), 2, 7200, "40", false,
+     "Drop a connection that has not answered a ping for this long."},
+    {"ws.send_queue_max", T_INT, F(ws_send_queue_max), 8, 65536, "256", false,
+     "Frames queued for one connection; a client that does not read is closed with 1013."},
+    {"ws.rate_per_sec", T_NUMBER, F(ws_rate_per_sec), 0.01, 10000, "5", false,
+     "Requests per second a connection may sustain (token bucket refill rate)."},
+    {"ws.rate_burst", T_INT, F(ws_rate_burst), 1, 100000, "20", false,
+     "Requests a connection may send in a burst (token bucket size)."},
+    {"ws.max_bad_frames", T_INT, F(ws_max_bad_frames), 1, 100000, "10", false,
+     "Invalid frames tolerated per connection before it is closed with 1008."},
+    {"rooms.history_on_join", T_INT, F(rooms_history_on_join), 0, 10000, "200", false,
+     "Recent events sent with the join snapshot."},
+    {"rooms.recent_events", T_INT, F(rooms_recent_events), 16, 1000000, "1000", false,
+     "Recent events of each live session kept in memory for joins and resumes."},
+    {"identity.token_ttl_days", T_INT, F(identity_token_ttl_days), 1, 3650, "30", false,
+     "Days an attendee token stays valid."},
+};
+
+#undef F
+
+static const struct directive *find_key(const char *key)
+{
+    for (size_t i = 0; i < HV_ARRAY_LEN(directives); i++)
+        if (strcmp(directives[i].key, key) == 0)
+            return &directives[i];
+    return NULL;
+}
+
+/* "listen-port", "listen_port" and "listen.port" all name listen.port. */
+static const struct directive *find_flag(const char *flag)
+{
+    for (size_t i = 0; i < HV_ARRAY_LEN(directives); i++) {
+        const char *k = directives[i].key;
+        size_t j = 0;
+        for (; k[j] && flag[j]; j++) {
+            char a = k[j] == '.' || k[j] == '_' ? '-' : k[j];
+            char b = flag[j] == '.' || flag[j] == '_' ? '-' : flag[j];
+            if (a != b)
+                break;
+        }
+        if (!k[j] && !flag[j])
+            return &directives[i];
+    }
+    return NULL;
+}
+
+bool config_is_flag(const char *flag)
+{
+    return find_flag(flag) != NULL;
+}
+
+static void env_name(const struct directive *d, char *out, size_t len)
+{
+    size_t n = (size_t)snprintf(out, len, "HAVEN_");
+    for (const char *k = d->key; *k && n + 1 < len; k++)
+        out[n++] = *k == '.' ? '_' : (char)toupper((unsigned char)*k);
+    out[n] = '\0';
+}
+
+static void expected(const struct directive *d, char *out, size_t len)
+{
+    switch (d->type) {
+    case T_STRING:
+        snprintf(out, len, "a string");
+        break;
+    case T_INT:
+        snprintf(out, len, "an integer from %.0f to %.0f", d->min, d->max);
+        break;
+    case T_NUMBER:
+        snprintf(out, len, "a number from %g to %g", d->min, d->max);
+        break;
+    case T_LEVEL:
+        snprintf(out, len, "one of debug, info, warn, error");
+        break;
+    case T_STRLIST:
+        snprintf(out, len, "a list of strings (comma-separated outside JSON)");
+        break;
+    }
+}
+
+static int fail(const struct directive *d, const char *shown, const char *source, char *err,
+                size_t errlen)
+{
+    char exp[96];
+    expected(d, exp, sizeof(exp));
+    if (d->secret || !shown)
+        util_err(err, errlen, "%s: expected %s (from %s)", d->key, exp, source);
+    else
+        util_err(err, errlen, "%s: expected %s, got \"%.60s\" (from %s)", d->key, exp, shown,
+                 source);
+    return HV_EINVAL;
+}
+
+static void strlist_clear(struct strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static void strlist_push(struct strlist *l, const char *s, size_t n)
+{
+    l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+    l->v[l->n++] = xstrndup(s, n);
+}
+
+/* Set a directive from text (defaults, environment, flags). */
+static int set_text(struct config *cfg, const struct directive *d, const char *value,
+                    const char *source, char *err, size_t errlen)
+{
+    void *field = (char *)cfg + d->offset;
+    char *end;
+
+    switch (d->type) {
+    case T_STRING:
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    case T_INT: {
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < d->min || v > d->max)
+            return fail(d, value, source, err, errlen);
+        *(int *)field = (int)v;
+        return 0;
+    }
+    case T_NUMBER: {
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !isfinite(v) || v < d->min || v > d->max)
+            return fail(d, value, source, err, errlen);
+        *(double *)field = v;
+        return 0;
+    }
+    case T_LEVEL: {
+        int v = log_level_parse(value);
+        if (v < 0)
+            return fail(d, value, source, err, errlen);
+        *(int *)field = v;
+        return 0;
+    }
+    case T_STRLIST: {
+        struct strlist *l = field;
+        strlist_clear(l);
+        for (const char *p = value; *p;) {
+            const char *comma = strchr(p, ',');
+            size_t n = comma ? (size_t)(comma - p) : strlen(p);
+            while (n && isspace((unsigned char)*p)) {
+                p++;
+                n--;
+            }
+            while (n && isspace((unsigned char)p[n - 1]))
+                n--;
+            if (n)
+                strlist_push(l, p, n);
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+        return 0;
+    }
+    }
+    return HV_EINVAL;
+}
+
+/* Set a directive from a JSON value (config file). */
+static int set_json(struct config *cfg, const struct directive *d, json_t *v, const char *source,
+                    char *err, size_t errlen)
+{
+    void *field = (char *)cfg + d->offset;
+    char shown[64];
+
+    switch (d->type) {
+    case T_STRING:
+        if (!json_is_string(v))
+            return fail(d, NULL, source, err, errlen);
+        return set_text(cfg, d, json_string_value(v), source, err, errlen);
+    case T_INT:
+        if (!json_is_integer(v))
+            return fail(d, NULL, source, err, errlen);
+        if (json_integer_value(v) < d->min || json_integer_value(v) > d->max) {
+            snprintf(shown, sizeof(shown), "%lld", (long long)json_integer_value(v));
+            return fail(d, shown, source, err, errlen);
+        }
+        *(int *)field = (int)json_integer_value(v);
+        return 0;
+    case T_NUMBER:
+        if (!json_is_number(v))
+            return fail(d, NULL, source, err, errlen);
+        if (json_number_value(v) < d->min || json_number_value(v) > d->max) {
+            snprintf(shown, sizeof(shown), "%g", json_number_value(v));
+            return fail(d, shown, source, err, errlen);
+        }
+        *(double *)field = json_number_value(v);
+        return 0;
+    case T_LEVEL:
+        if (!json_is_string(v))
+            return fail(d, NULL, source, err, errlen);
+        return set_text(cfg, d, json_string_value(v), source, err, errlen);
+    case T_STRLIST: {
+        struct strlist fresh = {0};
+        size_t i;
+        json_t *item;
+        if (!json_is_array(v))
+            return fail(d, NULL, source, err, errlen);
+        json_array_foreach(v, i, item) {
+            if (!json_is_string(item)) {
+                strlist_clear(&fresh);
+                return fail(d, NULL, source, err, errlen);
+            }
+            strlist_push(&fresh, json_string_value(item), json_string_length(item));
+        }
+        strlist_clear((struct strlist *)field);
+        *(struct strlist *)field = fresh;
+        return 0;
+    }
+    }
+    return HV_EINVAL;
+}
+
+void config_init(struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < HV_ARRAY_LEN(directives); i++)
+        if (set_text(cfg, &directives[i], directives[i].def, "defaults", NULL, 0) != 0)
+            log_fatalx("config", "bad built-in default for %s", directives[i].key);
+}
+
+void config_cleanup(struct config *cfg)
+{
+    for (size_t i = 0; i < HV_ARRAY_LEN(directives); i++) {
+        void *field = (char *)cfg + directives[i].offset;
+        if (directives[i].type == T_STRING)
+            free(*(char **)field);
+        else if (directives[i].type == T_STRLIST)
+            strlist_clear(field);
+    }
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Walk an object of the file; prefix is the dotted path so far. */
+static int load_object(struct config *cfg, json_t *obj, const char *prefix, const char *source,
+                       char *err, size_t errlen)
+{
+    const char *name;
+    json_t *v;
+
+    json_object_foreach(obj, name, v) {
+        char key[128];
+        snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", name);
+        const struct directive *d = find_key(key);
+        if (d) {
+            int rc = set_json(cfg, d, v, source, err, errlen);
+            if (rc)
+                return rc;
+            continue;
+        }
+        /* A section: some directive starts with "key." */
+        bool section = false;
+        size_t kl = strlen(key);
+        for (size_t i = 0; i < HV_ARRAY_LEN(directives); i++)
+            if (strncmp(directives[i].key, key, kl) == 0 && directives[i].key[kl] == '.')
+                section = true;
+        if (section && json_is_object(v)) {
+            int rc = load_object(cfg, v, key, source, err, errlen);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (section)
+            util_err(err, errlen, "%s: expected an object (from %s)", key, source);
+        else
+            util_err(err, errlen, "%s: unknown key (from %s)", key, source);
+        return HV_EINVAL;
+    }
+    return 0;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = NULL;
+    int rc = HV_EINVAL;
+
+    root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        util_err(err, errlen, "%s: line %d, column %d: %s", path, jerr.line, jerr.column,
+                 jerr.text);
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        util_err(err, errlen, "%s: expected a JSON object at the top level", path);
+        goto out;
+    }
+    rc = load_object(cfg, root, "", path, err, errlen);
+out:
+    json_decref(root);
+    return rc;
+}
+
+int config_load_env(struct config *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < HV_ARRAY_LEN(directives); i++) {
+        char name[96];
+        env_name(&directives[i], name, sizeof(name));
+        const char *v = getenv(name);
+        if (!v)
+            continue;
+        int rc = set_text(cfg, &directives[i], v, name, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int config_set_flag(struct config *cfg, const char *flag, const char *value, const char *source,
+                    char *err, size_t errlen)
+{
+    const struct directive *d = find_flag(flag);
+    if (!d) {
+        util_err(err, errlen, "unknown option --%s", flag);
+        return HV_EINVAL;
+    }
+    return set_text(cfg, d, value, source, err, errlen);
+}
+
+int config_validate(const struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->ws_ping_timeout_secs <= cfg->ws_ping_interval_secs) {
+        util_err(err, errlen, "ws.ping_timeout_secs: expected more than ws.ping_interval_secs (%d)",
+                 cfg->ws_ping_interval_secs);
+        return HV_EINVAL;
+    }
+    if (!*cfg->listen_address) {
+        util_err(err, errlen, "listen.address: expected a non-empty address");
+        return HV_EINVAL;
+    }
+    if (!*cfg->database_url) {
+        util_err(err, errlen, "database.url: expected a non-empty connection string");
+        return HV_EINVAL;
+    }
+    for (size_t i = 0; i < cfg->http_allowed_origins.n; i++) {
+        const char *o = cfg->http_allowed_origins.v[i];
+        if (strncmp(o, "http://", 7) != 0 && strncmp(o, "https://", 8) != 0) {
+            util_err(err, errlen,
+                     "http.allowed_origins: expected origins like https://host[:port], got \"%.60s\"",
+                     o);
+            return HV_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Put value at the dotted path key inside root, creating sections. */
+static void dump_put(json_t *root, const char *key, json_t *value)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s", key);
+    json_t *obj = root;
+    char *seg = path;
+    for (char *dot; (dot = strchr(seg, '.')); seg = dot + 1) {
+        *dot = '\0';
+        json_t *next = json_object_get(obj, seg);
+        if (!next) {
+            next = json_object();
+            json_object_set_new(obj, seg, next);
+        }
+        obj = next;
+    }
+    json_object_set_new(obj, seg, value);
+}
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+char *config_dump(const struct config *cfg)
+{
+    json_t *root = json_object();
+    for (size_t i = 0; i < HV_ARRAY_LEN(directives); i++) {
+        const struct directive *d = &directives[i];
+        const void *field = (const char *)cfg + d->offset;
+        json_t *v = NULL;
+        switch (d->type) {
+        case T_STRING:
+            v = json_string(d->secret ? "(secret)" : *(char *const *)field);
+            break;
+        case T_INT:
+            v = json_integer(*(const int *)field);
+            break;
+        case T_NUMBER:
+            v = json_real(*(const double *)field);
+            break;
+        case T_LEVEL:
+            v = json_string(level_names[*(const int *)field]);
+            break;
+        case T_STRLIST: {
+            const struct strlist *l = field;
+            v = json_array();
+            for (size_t j = 0; j < l->n; j++)
+                json_array_append_new(v, json_string(l->v[j]));
+            break;
+        }
+        }
+        dump_put(root, d->key, v);
+    }
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    return text;
+}
+
+void config_write_doc(FILE *out)
+{
+    fprintf(out, "# havend configuration\n\n"
+                 "Generated by `havend --config-doc` from the directive table in `src/config.c`; "
+                 "do not edit by hand.\n\n"
+                 "Every key can be set in the JSON file given with `--config PATH` (nesting "
+                 "follows the dots), in the environment as `HAVEN_<KEY>` (dots become "
+                 "underscores, upper case; lists are comma-separated) or as a flag "
+                 "`--<key>` (dots and underscores become dashes). Precedence: built-in "
+                 "defaults < file < environment < flags. An invalid value stops havend with "
+                 "exit status 2 and a message naming the key. `havend --check-config` "
+                 "validates and exits.\n\n"
+                 "| key | environment | flag | type | default | meaning |\n"
+                 "|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < HV_ARRAY_LEN(directives); i++) {
+        const struct directive *d = &directives[i];
+        char env[96], exp[96], flag[96];
+        env_name(d, env, sizeof(env));
+        expected(d, exp, sizeof(exp));
+        snprintf(flag, sizeof(flag), "--%s", d->key);
+        for (char *p = flag + 2; *p; p++)
+            if (*p == '.' || *p == '_')
+                *p = '-';
+        fprintf(out, "| `%s` | `%s` | `%s` | %s | `%s` | %s |\n", d->key, env, flag, exp,
+                d->def, d->doc);
+    }
+}

@@ -1,0 +1,71 @@
+/*
+ * config: havend's settings.
+ *
+ * One table of directives (config.c) gives every key its JSON path, type,
+ * range, default, documentation and the field it fills.  The file loader, the
+ * HAVEN_* environment overrides, the command-line flags, --print-config and the
+ * generated config/README.md all come from that table.  Precedence: defaults <
+ * file < environment < flags.  Errors name the key, what was expected and where
+ * the value came from; secret values are never echoed.
+ */
+#ifndef HAVEN_CONFIG_H
+#define HAVEN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct strlist {
+    char **v;
+    size_t n;
+};
+
+struct config {
+    char *listen_address;
+    int listen_port;
+    char *http_web_root;
+    struct strlist http_allowed_origins;
+    char *database_url;
+    char *database_migrations_dir;
+    int database_connect_timeout_ms;
+    int database_reconnect_max_ms;
+    int store_batch_max;
+    int store_queue_max;
+    int log_level;
+    int ws_max_frame_bytes;
+    int ws_max_text_chars;
+    int ws_ping_interval_secs;
+    int ws_ping_timeout_secs;
+    int ws_send_queue_max;
+    double ws_rate_per_sec;
+    int ws_rate_burst;
+    int ws_max_bad_frames;
+    int rooms_history_on_join;
+    int rooms_recent_events;
+    int identity_token_ttl_days;
+};
+
+/* Fill cfg with the built-in defaults. */
+void config_init(struct config *cfg);
+void config_cleanup(struct config *cfg);
+
+/* Apply a JSON file.  Returns 0, or HV_EINVAL with err filled. */
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+/* Apply HAVEN_* variables from the process environment. */
+int config_load_env(struct config *cfg, char *err, size_t errlen);
+/* Set one key from text, as a flag does.  flag is the option name without the
+ * leading dashes ("listen-port") or a dotted key; source is used in errors. */
+int config_set_flag(struct config *cfg, const char *flag, const char *value, const char *source,
+                    char *err, size_t errlen);
+/* True when flag names a config directive. */
+bool config_is_flag(const char *flag);
+/* Checks across keys, after everything was applied. */
+int config_validate(const struct config *cfg, char *err, size_t errlen);
+
+/* The effective config as a JSON object text (new string, free() it); secret
+ * values are masked. */
+char *config_dump(const struct config *cfg);
+/* Markdown documentation of every key. */
+void config_write_doc(FILE *out);
+
+#endif

@@ -1,0 +1,1163 @@
+#include "live.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "codec.h"
+#include "config.h"
+#include "frame.h"
+#include "log.h"
+#include "room.h"
+#include "session.h"
+#include "util.h"
+#include "version.h"
+
+#define CATCHUP_PAGE 500
+#define TOKEN_CACHE_MAX 100000
+
+enum lroom_state { LR_LOADING, LR_READY, LR_NOT_FOUND, LR_FAILED };
+
+/* An event given a seq and waiting for its commit. */
+struct pending {
+    struct pending *next;
+    struct lroom *lr;
+    int64_t seq;
+    struct frame *frame;
+    uint64_t sender;  /* session to acknowledge */
+    json_t *req_id;   /* the request's id, or NULL */
+    int member_no;
+    char cmid[65];
+};
+
+struct waiter {
+    uint64_t sid;
+    json_t *id;
+    bool has_after;
+    int64_t after;
+};
+
+struct lroom {
+    struct lroom *next;
+    struct live *lv;
+    struct room *room;
+    enum lroom_state state;
+    int loads; /* reads outstanding while loading */
+    bool load_failed;
+    struct session **conns; /* attached sessions */
+    int nconns, cap;
+    struct pending *pend_head, *pend_tail;
+    int npend;
+    struct waiter *waiters;
+    int nwait;
+};
+
+struct live {
+    struct store *st;
+    const struct config *cfg;
+    struct lroom *rooms;
+    json_t *token_cache; /* token hash -> attendee id */
+    struct live_stats stats;
+    bool store_ok;
+    int s_load_room, s_participants, s_recent, s_client_ids, s_after, s_before, s_insert_event,
+        s_insert_participant, s_participant_left, s_insert_attendee, s_find_attendee;
+};
+
+#define EVENT_COLS                                                                             \
+    "seq, member_no, kind, client_msg_id, body::text, "                                        \
+    "(extract(epoch FROM created_at) * 1000)::bigint"
+
+struct live *live_new(struct store *st, const struct config *cfg)
+{
+    struct live *lv = xcalloc(1, sizeof(*lv));
+    lv->st = st;
+    lv->cfg = cfg;
+    lv->token_cache = json_object();
+    /* Find the meeting and its live session, opening one if none is. */
+    lv->s_load_room = store_prepare(
+        st,
+        "WITH m AS (SELECT id, name FROM meetings WHERE slug = $1),"
+        " ins AS (INSERT INTO sessions (meeting_id) SELECT id FROM m"
+        "   ON CONFLICT (meeting_id) WHERE ended_at IS NULL DO NOTHING"
+        "   RETURNING id, started_at)"
+        " SELECT m.id, m.name, s.id, (extract(epoch FROM s.started_at) * 1000)::bigint"
+        " FROM m, (SELECT id, started_at FROM ins UNION ALL"
+        "   SELECT id, started_at FROM sessions"
+        "   WHERE meeting_id = (SELECT id FROM m) AND ended_at IS NULL) s LIMIT 1",
+        1);
+    lv->s_participants = store_prepare(
+        st,
+        "SELECT member_no, coalesce(attendee_id, ''), display_name, role FROM participants"
+        " WHERE session_id = $1 ORDER BY member_no",
+        1);
+    lv->s_recent = store_prepare(st,
+                                 "SELECT " EVENT_COLS " FROM events WHERE session_id = $1"
+                                 " ORDER BY seq DESC LIMIT $2",
+                                 2);
+    lv->s_client_ids = store_prepare(st,
+                                     "SELECT member_no, client_msg_id, seq FROM events"
+                                     " WHERE session_id = $1 AND client_msg_id IS NOT NULL",
+                                     1);
+    lv->s_after = store_prepare(st,
+                                "SELECT " EVENT_COLS " FROM events WHERE session_id = $1"
+                                " AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
+                                4);
+    lv->s_before = store_prepare(st,
+                                 "SELECT " EVENT_COLS " FROM events WHERE session_id = $1"
+                                 " AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                                 3);
+    lv->s_insert_event = store_prepare(
+        st,
+        "INSERT INTO events (session_id, seq, member_no, kind, client_msg_id, body, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, to_timestamp($7::double precision / 1000))"
+        " ON CONFLICT DO NOTHING",
+        7);
+    lv->s_insert_participant = store_prepare(
+        st,
+        "INSERT INTO participants (session_id, member_no, attendee_id, display_name, role,"
+        " first_joined_at) VALUES ($1, $2, nullif($3, ''), $4, $5,"
+        " to_timestamp($6::double precision / 1000))"
+        " ON CONFLICT (session_id, member_no) DO NOTHING",
+        6);
+    lv->s_participant_left = store_prepare(
+        st,
+        "UPDATE participants SET last_left_at = to_timestamp($3::double precision / 1000)"
+        " WHERE session_id = $1 AND member_no = $2",
+        3);
+    lv->s_insert_attendee = store_prepare(
+        st,
+        "INSERT INTO attendees (id, token_hash, display_name, expires_at)"
+        " VALUES ($1, decode($2, 'hex'), $3, now() + make_interval(days => $4::int))"
+        " ON CONFLICT DO NOTHING",
+        4);
+    lv->s_find_attendee = store_prepare(st,
+                                        "SELECT id FROM attendees WHERE token_hash ="
+                                        " decode($1, 'hex') AND expires_at > now()"
+                                        " AND revoked_at IS NULL",
+                                        1);
+    return lv;
+}
+
+static void lroom_free(struct lroom *lr)
+{
+    for (int i = 0; i < lr->nwait; i++)
+        json_decref(lr->waiters[i].id);
+    free(lr->waiters);
+    free(lr->conns);
+    room_free(lr->room);
+    free(lr);
+}
+
+static void pending_free(struct pending *p)
+{
+    frame_unref(p->frame);
+    json_decref(p->req_id);
+    free(p);
+}
+
+void live_free(struct live *lv)
+{
+    if (!lv)
+        return;
+    while (lv->rooms) {
+        struct lroom *lr = lv->rooms;
+        lv->rooms = lr->next;
+        while (lr->pend_head) {
+            struct pending *p = lr->pend_head;
+            lr->pend_head = p->next;
+            pending_free(p);
+        }
+        lroom_free(lr);
+    }
+    json_decref(lv->token_cache);
+    free(lv);
+}
+
+int live_slug_valid(const char *slug)
+{
+    size_t n = strlen(slug);
+    if (n < 1 || n > 64 || slug[0] == '-' || slug[n - 1] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = slug[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+void live_get_stats(const struct live *lv, struct live_stats *out)
+{
+    *out = lv->stats;
+    out->rooms = 0;
+    out->joined = 0;
+    for (const struct lroom *lr = lv->rooms; lr; lr = lr->next) {
+        out->rooms++;
+        for (int i = 0; i < lr->nconns; i++)
+            if (lr->conns[i]->state == SESSION_JOINED)
+                out->joined++;
+    }
+}
+
+/* ---- small helpers ---- */
+
+static void send_frame(struct session *s, json_t *obj)
+{
+    struct frame *f = codec_frame(obj);
+    session_send(s, f);
+    frame_unref(f);
+}
+
+static json_t *with_id(json_t *obj, json_t *id)
+{
+    if (id)
+        json_object_set(obj, "id", id);
+    return obj;
+}
+
+static void unavailable(struct session *s, json_t *id)
+{
+    session_send_error(s, id, "store_unavailable",
+                       "the meeting's history is unavailable right now; try again shortly",
+                       NULL, 1000);
+}
+
+static json_t *member_json(const struct room_member *m)
+{
+    return json_pack("{s:i, s:s, s:s}", "member", m->no, "name", m->name, "role", m->role);
+}
+
+/* The Event object for stored or new fields; body is borrowed. */
+static json_t *event_json(struct room *r, int64_t seq, int64_t ts, const char *kind, int member_no,
+                          const char *cmid, json_t *body)
+{
+    struct room_member *m = room_member_by_no(r, member_no);
+    json_t *e = json_pack("{s:I, s:I, s:s, s:{s:i, s:s}}", "seq", (json_int_t)seq, "ts",
+                          (json_int_t)ts, "kind", kind, "from", "member", member_no, "name",
+                          m ? m->name : "");
+    if (cmid)
+        json_object_set_new(e, "client_msg_id", json_string(cmid));
+    if (json_is_object(body))
+        json_object_update(e, body);
+    return e;
+}
+
+/* An event frame from a row of EVENT_COLS. */
+static struct frame *row_frame(struct room *r, const struct store_result *res, int row)
+{
+    json_t *body = NULL;
+    const char *text = store_result_value(res, row, 4);
+    if (text)
+        body = json_loads(text, 0, NULL);
+    json_t *e = event_json(r, store_result_int(res, row, 0), store_result_int(res, row, 5),
+                           store_result_value(res, row, 2), (int)store_result_int(res, row, 1),
+                           store_result_value(res, row, 3), body);
+    json_decref(body);
+    return codec_event_frame(e);
+}
+
+static void fanout(struct lroom *lr, struct frame *f, int except_member)
+{
+    for (int i = 0; i < lr->nconns; i++) {
+        struct session *s = lr->conns[i];
+        if (s->state == SESSION_JOINED && !s->catching_up && s->member_no != except_member)
+            session_send(s, f);
+    }
+}
+
+static void presence(struct lroom *lr, const char *action, const struct room_member *m)
+{
+    json_t *o = json_pack("{s:s, s:s, s:o}", "type", "presence", "action", action, "member",
+                          member_json(m));
+    struct frame *f = codec_frame(o);
+    fanout(lr, f, m->no);
+    frame_unref(f);
+}
+
+static void maybe_free(struct live *lv, struct lroom *lr)
+{
+    if (lr->nconns || lr->npend || lr->state == LR_LOADING)
+        return;
+    for (struct lroom **pp = &lv->rooms; *pp; pp = &(*pp)->next)
+        if (*pp == lr) {
+            *pp = lr->next;
+            break;
+        }
+    lroom_free(lr);
+}
+
+/* ---- loading a room ---- */
+
+static void do_join(struct live *lv, struct session *s, json_t *id, bool has_after, int64_t after);
+
+static void load_finished(struct lroom *lr)
+{
+    struct live *lv = lr->lv;
+    if (lr->loads > 0)
+        return;
+    if (lr->state == LR_LOADING)
+        lr->state = lr->load_failed ? LR_FAILED : LR_READY;
+    if (lr->state == LR_READY)
+        log_info("live", "meeting %s: session %lld ready at seq %lld", lr->room->slug,
+                 (long long)lr->room->session_id, (long long)lr->room->last_delivered);
+    /* Answer the joins that waited for the load. */
+    struct waiter *w = lr->waiters;
+    int n = lr->nwait;
+    lr->waiters = NULL;
+    lr->nwait = 0;
+    for (int i = 0; i < n; i++) {
+        struct session *s = session_find(w[i].sid);
+        if (s && s->lroom == lr) {
+            if (lr->state == LR_READY)
+                do_join(lv, s, w[i].id, w[i].has_after, w[i].after);
+            else if (lr->state == LR_FAILED)
+                unavailable(s, w[i].id);
+        }
+        json_decref(w[i].id);
+    }
+    free(w);
+    if (lr->state == LR_NOT_FOUND)
+        for (int i = 0; i < lr->nconns; i++) {
+            session_send_error(lr->conns[i], NULL, "meeting_not_found",
+                               "there is no meeting at this address", NULL, -1);
+            session_close(lr->conns[i], 4404, "no such meeting");
+        }
+    maybe_free(lv, lr);
+}
+
+static void on_participants(void *arg, const struct store_result *res, int status,
+                            const char *errmsg)
+{
+    struct lroom *lr = arg;
+    lr->loads--;
+    if (status) {
+        lr->load_failed = true;
+    } else {
+        for (int i = 0; i < store_result_rows(res); i++)
+            room_member_add(lr->room, (int)store_result_int(res, i, 0),
+                            store_result_value(res, i, 1), store_result_value(res, i, 2),
+                            store_result_value(res, i, 3));
+    }
+    load_finished(lr);
+}
+
+static void on_recent(void *arg, const struct store_result *res, int status, const char *errmsg)
+{
+    struct lroom *lr = arg;
+    lr->loads--;
+    if (status) {
+        lr->load_failed = true;
+    } else {
+        int n = store_result_rows(res);
+        struct room *r = lr->room;
+        if (n > 0) {
+            r->last_delivered = store_result_int(res, 0, 0);
+            r->next_seq = r->last_delivered + 1;
+        }
+        /* Rows come newest first; the ring wants oldest first. */
+        for (int i = n - 1; i >= 0; i--) {
+            struct frame *f = row_frame(r, res, i);
+            room_ring_push(r, store_result_int(res, i, 0), f);
+            frame_unref(f);
+        }
+    }
+    load_finished(lr);
+}
+
+static void on_client_ids(void *arg, const struct store_result *res, int status,
+                          const char *errmsg)
+{
+    struct lroom *lr = arg;
+    lr->loads--;
+    if (status) {
+        lr->load_failed = true;
+    } else {
+        for (int i = 0; i < store_result_rows(res); i++)
+            room_dedupe_put(lr->room, (int)store_result_int(res, i, 0),
+                            store_result_value(res, i, 1), store_result_int(res, i, 2));
+    }
+    load_finished(lr);
+}
+
+static void load_read(struct lroom *lr, int stmt, int n, const char *const *params, store_cb cb)
+{
+    lr->loads++;
+    if (store_exec(lr->lv->st, stmt, STORE_READ, n, params, cb, lr)) {
+        lr->loads--;
+        lr->load_failed = true;
+    }
+}
+
+static void on_room_row(void *arg, const struct store_result *res, int status, const char *errmsg)
+{
+    struct lroom *lr = arg;
+    struct live *lv = lr->lv;
+    lr->loads--;
+    if (status) {
+        lr->load_failed = true;
+    } else if (store_result_rows(res) == 0) {
+        lr->state = LR_NOT_FOUND;
+    } else {
+        struct room *r = lr->room;
+        r->meeting_id = store_result_int(res, 0, 0);
+        r->meeting_name = xstrdup(store_result_value(res, 0, 1));
+        r->session_id = store_result_int(res, 0, 2);
+        r->started_at_ms = store_result_int(res, 0, 3);
+        char sid[24], limit[24];
+        snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+        snprintf(limit, sizeof(limit), "%d", lv->cfg->rooms_recent_events);
+        const char *p1[] = {sid};
+        const char *p2[] = {sid, limit};
+        /* Participants first: the events' "from" names come from them. */
+        load_read(lr, lv->s_participants, 1, p1, on_participants);
+        load_read(lr, lv->s_recent, 2, p2, on_recent);
+        load_read(lr, lv->s_client_ids, 1, p1, on_client_ids);
+    }
+    load_finished(lr);
+}
+
+static struct lroom *find_room(struct live *lv, const char *slug)
+{
+    for (struct lroom *lr = lv->rooms; lr; lr = lr->next)
+        if (strcmp(lr->room->slug, slug) == 0)
+            return lr;
+    return NULL;
+}
+
+static void load(struct live *lv, struct lroom *lr)
+{
+    char *slug = xstrdup(lr->room->slug);
+    room_free(lr->room);
+    lr->room = room_new(slug, lv->cfg->rooms_recent_events);
+    lr->state = LR_LOADING;
+    lr->load_failed = false;
+    const char *params[] = {slug};
+    load_read(lr, lv->s_load_room, 1, params, on_room_row);
+    free(slug);
+    load_finished(lr);
+}
+
+void live_attach(struct live *lv, struct session *s, const char *slug)
+{
+    struct lroom *lr = find_room(lv, slug);
+    if (!lr) {
+        lr = xcalloc(1, sizeof(*lr));
+        lr->lv = lv;
+        lr->room = room_new(slug, 1);
+        lr->state = LR_FAILED;
+        lr->next = lv->rooms;
+        lv->rooms = lr;
+    }
+    if (lr->nconns == lr->cap) {
+        lr->cap = lr->cap ? lr->cap * 2 : 8;
+        lr->conns = xrealloc(lr->conns, (size_t)lr->cap * sizeof(*lr->conns));
+    }
+    lr->conns[lr->nconns++] = s;
+    s->lroom = lr;
+    snprintf(s->slug, sizeof(s->slug), "%s", slug);
+    if (lr->state == LR_NOT_FOUND) {
+        session_send_error(s, NULL, "meeting_not_found", "there is no meeting at this address",
+                           NULL, -1);
+        session_close(s, 4404, "no such meeting");
+    } else if (lr->state == LR_FAILED) {
+        load(lv, lr);
+    }
+}
+
+/* ---- leaving ---- */
+
+static void member_left(struct live *lv, struct lroom *lr, struct session *s)
+{
+    struct room_member *m = room_member_by_no(lr->room, s->member_no);
+    s->state = SESSION_HELLO;
+    s->catching_up = false;
+    if (!m)
+        return;
+    if (--m->conns > 0)
+        return;
+    presence(lr, "leave", m);
+    char sid[24], no[16], ts[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)lr->room->session_id);
+    snprintf(no, sizeof(no), "%d", m->no);
+    snprintf(ts, sizeof(ts), "%lld", (long long)util_wall_ms());
+    const char *params[] = {sid, no, ts};
+    /* Attendance is a record kept on a best-effort basis: when the queue is
+     * full it is skipped rather than refusing the person's leave. */
+    store_exec(lv->st, lv->s_participant_left, STORE_WRITE, 3, params, NULL, NULL);
+}
+
+void live_detach(struct live *lv, struct session *s)
+{
+    struct lroom *lr = s->lroom;
+    if (!lr)
+        return;
+    if (s->state == SESSION_JOINED)
+        member_left(lv, lr, s);
+    for (int i = 0; i < lr->nconns; i++)
+        if (lr->conns[i] == s) {
+            lr->conns[i] = lr->conns[--lr->nconns];
+            break;
+        }
+    s->lroom = NULL;
+    maybe_free(lv, lr);
+}
+
+/* ---- hello ---- */
+
+struct hello_req {
+    uint64_t sid;
+    json_t *id;
+    bool full_name;
+    char hash[AUTH_HASH_HEX];
+    char token[AUTH_TOKEN_HEX]; /* echoed in welcome: it is the client's own */
+};
+
+static void welcome(struct live *lv, struct session *s, json_t *id, const char *token,
+                    bool full_name)
+{
+    json_t *warnings = json_array();
+    if (full_name)
+        json_array_append_new(
+            warnings,
+            json_pack("{s:s, s:s}", "code", "full_name", "message",
+                      "This looks like a full name. Meetings are anonymous: a first name or a "
+                      "nickname is enough. You can reconnect with another name."));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:i, s:i, s:f, s:i}, s:o}", "type",
+                          "welcome", "protocol", "haven.v1", "server", HAVEN_VERSION, "token",
+                          token, "name", s->name, "limits", "max_frame_bytes",
+                          lv->cfg->ws_max_frame_bytes, "max_text_chars",
+                          lv->cfg->ws_max_text_chars, "rate_per_sec", lv->cfg->ws_rate_per_sec,
+                          "rate_burst", lv->cfg->ws_rate_burst, "warnings", warnings);
+    s->state = SESSION_HELLO;
+    send_frame(s, with_id(o, id));
+}
+
+static void on_find_attendee(void *arg, const struct store_result *res, int status,
+                             const char *errmsg)
+{
+    struct hello_req *h = arg;
+    struct session *s = session_find(h->sid);
+    struct live *lv = s && s->lroom ? s->lroom->lv : NULL;
+    if (!s || !lv || s->state != SESSION_HELLO_WAIT)
+        goto out;
+    if (status) {
+        s->state = SESSION_NEW;
+        unavailable(s, h->id);
+        goto out;
+    }
+    if (store_result_rows(res) == 0) {
+        s->state = SESSION_NEW;
+        session_send_error(s, h->id, "invalid_token",
+                           "this token is unknown or expired; say hello without it to get a "
+                           "new one",
+                           "token", -1);
+        goto out;
+    }
+    snprintf(s->attendee_id, sizeof(s->attendee_id), "%s", store_result_value(res, 0, 0));
+    if (json_object_size(lv->token_cache) >= TOKEN_CACHE_MAX)
+        json_object_clear(lv->token_cache);
+    json_object_set_new(lv->token_cache, h->hash, json_string(s->attendee_id));
+    welcome(lv, s, h->id, h->token, h->full_name);
+out:
+    json_decref(h->id);
+    free(h);
+}
+
+static void on_hello(struct live *lv, struct session *s, struct msg *m)
+{
+    char name[4 * 32 + 1];
+    bool full_name = false;
+    const char *code = NULL;
+
+    if (s->state != SESSION_NEW) {
+        session_send_error(s, m->id, "already_hello", "hello was already said on this connection",
+                           NULL, -1);
+        return;
+    }
+    if (auth_check_name(m->name, name, sizeof(name), &full_name, &code)) {
+        const char *text =
+            strcmp(code, "name_empty") == 0      ? "the name is empty"
+            : strcmp(code, "name_too_long") == 0 ? "the name is longer than 32 characters"
+            : strcmp(code, "name_invalid_chars") == 0
+                ? "the name has control or invisible characters"
+                : "that name is kept for the meeting's roles and the system; choose another";
+        session_send_error(s, m->id, code, text, "name", -1);
+        return;
+    }
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    snprintf(s->role, sizeof(s->role), "%s", m->visitor ? "visitor" : "attendee");
+
+    if (m->token) {
+        struct hello_req *h = xcalloc(1, sizeof(*h));
+        auth_token_hash(m->token, h->hash);
+        json_t *cached = json_object_get(lv->token_cache, h->hash);
+        if (cached) {
+            snprintf(s->attendee_id, sizeof(s->attendee_id), "%s", json_string_value(cached));
+            free(h);
+            welcome(lv, s, m->id, m->token, full_name);
+            return;
+        }
+        h->sid = s->id;
+        h->id = m->id ? json_incref(m->id) : NULL;
+        h->full_name = full_name;
+        snprintf(h->token, sizeof(h->token), "%s", m->token);
+        const char *params[] = {h->hash};
+        s->state = SESSION_HELLO_WAIT;
+        if (store_exec(lv->st, lv->s_find_attendee, STORE_READ, 1, params, on_find_attendee, h)) {
+            s->state = SESSION_NEW;
+            json_decref(h->id);
+            free(h);
+            unavailable(s, m->id);
+        }
+        return;
+    }
+
+    char token[AUTH_TOKEN_HEX], id[AUTH_ID_HEX], hash[AUTH_HASH_HEX], ttl[16];
+    auth_new_token(token, id);
+    auth_token_hash(token, hash);
+    snprintf(ttl, sizeof(ttl), "%d", lv->cfg->identity_token_ttl_days);
+    const char *params[] = {id, hash, s->name, ttl};
+    if (store_exec(lv->st, lv->s_insert_attendee, STORE_WRITE, 4, params, NULL, NULL)) {
+        unavailable(s, m->id);
+        return;
+    }
+    snprintf(s->attendee_id, sizeof(s->attendee_id), "%s", id);
+    if (json_object_size(lv->token_cache) >= TOKEN_CACHE_MAX)
+        json_object_clear(lv->token_cache);
+    json_object_set_new(lv->token_cache, hash, json_string(id));
+    welcome(lv, s, m->id, token, full_name);
+}
+
+/* ---- join ---- */
+
+static void catchup_step(struct live *lv, struct session *s);
+
+struct catchup_req {
+    uint64_t sid;
+};
+
+static void send_events(struct session *s, struct frame **fs, int n, bool done)
+{
+    json_t *o = json_pack("{s:s}", "type", "events");
+    if (done)
+        json_object_set_new(o, "catchup_done", json_true());
+    struct frame *f = codec_frame_with_events(o, "events", fs, n);
+    session_send(s, f);
+    frame_unref(f);
+}
+
+static void on_catchup_rows(void *arg, const struct store_result *res, int status,
+                            const char *errmsg)
+{
+    struct catchup_req *c = arg;
+    struct session *s = session_find(c->sid);
+    free(c);
+    if (!s || !s->lroom || s->state != SESSION_JOINED || !s->catching_up)
+        return;
+    struct lroom *lr = s->lroom;
+    if (status) {
+        /* The database went away mid-resume: the client cannot be given a
+         * gapless stream now, so it is sent back to resume again later. */
+        unavailable(s, NULL);
+        session_close(s, 1013, "history unavailable, resume later");
+        return;
+    }
+    int n = store_result_rows(res);
+    struct frame **fs = xcalloc((size_t)(n ? n : 1), sizeof(*fs));
+    for (int i = 0; i < n; i++)
+        fs[i] = row_frame(lr->room, res, i);
+    if (n) {
+        send_events(s, fs, n, false);
+        s->catch_seq = store_result_int(res, n - 1, 0);
+    } else {
+        /* Nothing stored between here and the ring: continue from the ring. */
+        log_warnx("live", "meeting %s: no stored events after seq %lld", lr->room->slug,
+                  (long long)s->catch_seq);
+        s->catch_seq = room_ring_first_seq(lr->room) - 1;
+    }
+    for (int i = 0; i < n; i++)
+        frame_unref(fs[i]);
+    free(fs);
+    catchup_step(lr->lv, s);
+}
+
+/* Send what the session missed after s->catch_seq: from the ring when it
+ * reaches back far enough, otherwise a page from the database first. */
+static void catchup_step(struct live *lv, struct session *s)
+{
+    struct room *r = s->lroom->room;
+    if (s->catch_seq >= room_ring_first_seq(r) - 1) {
+        int cap = r->ring_len ? r->ring_len : 1;
+        struct frame **fs = xcalloc((size_t)cap, sizeof(*fs));
+        int n = room_ring_range(r, s->catch_seq, 0, cap, false, fs);
+        s->catching_up = false;
+        send_events(s, fs, n, true);
+        free(fs);
+        return;
+    }
+    struct catchup_req *c = xcalloc(1, sizeof(*c));
+    c->sid = s->id;
+    char sid[24], after[24], upto[24], limit[16];
+    snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+    snprintf(after, sizeof(after), "%lld", (long long)s->catch_seq);
+    snprintf(upto, sizeof(upto), "%lld", (long long)(room_ring_first_seq(r) - 1));
+    snprintf(limit, sizeof(limit), "%d", CATCHUP_PAGE);
+    const char *params[] = {sid, after, upto, limit};
+    if (store_exec(lv->st, lv->s_after, STORE_READ, 4, params, on_catchup_rows, c)) {
+        free(c);
+        unavailable(s, NULL);
+        session_close(s, 1013, "history unavailable, resume later");
+    }
+}
+
+static void do_join(struct live *lv, struct session *s, json_t *id, bool has_after, int64_t after)
+{
+    struct lroom *lr = s->lroom;
+    struct room *r = lr->room;
+    struct room_member *m = room_member_by_attendee(r, s->attendee_id);
+    bool is_new = !m;
+
+    if (is_new) {
+        char sid[24], no[16], ts[24];
+        if (!store_has_room(lv->st, 1)) {
+            unavailable(s, id);
+            return;
+        }
+        m = room_member_add(r, 0, s->attendee_id, s->name, s->role);
+        snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+        snprintf(no, sizeof(no), "%d", m->no);
+        snprintf(ts, sizeof(ts), "%lld", (long long)util_wall_ms());
+        const char *params[] = {sid, no, s->attendee_id, s->name, s->role, ts};
+        store_exec(lv->st, lv->s_insert_participant, STORE_WRITE, 6, params, NULL, NULL);
+    }
+    s->member_no = m->no;
+    s->state = SESSION_JOINED;
+    if (m->conns++ == 0) {
+        presence(lr, "join", m);
+        if (!is_new) {
+            char sid[24], no[16];
+            snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+            snprintf(no, sizeof(no), "%d", m->no);
+            const char *params[] = {sid, no, NULL};
+            store_exec(lv->st, lv->s_participant_left, STORE_WRITE, 3, params, NULL, NULL);
+        }
+    }
+
+    json_t *members = json_array();
+    for (int i = 0; i < r->nmembers; i++)
+        if (r->members[i].conns > 0)
+            json_array_append_new(members, member_json(&r->members[i]));
+    json_t *o = json_pack(
+        "{s:s, s:{s:s, s:s}, s:{s:I, s:I, s:I}, s:o, s:o, s:n, s:s}", "type", "joined",
+        "meeting", "slug", r->slug, "name", r->meeting_name ? r->meeting_name : "", "session",
+        "id", (json_int_t)r->session_id, "started_at", (json_int_t)r->started_at_ms, "last_seq",
+        (json_int_t)r->last_delivered, "you", member_json(m), "members", members, "topic",
+        "store", lv->store_ok ? "ok" : "paused");
+    if (r->topic)
+        json_object_set_new(o, "topic", json_string(r->topic));
+    with_id(o, id);
+
+    int cap = r->ring_len ? r->ring_len : 1;
+    struct frame **fs = xcalloc((size_t)cap, sizeof(*fs));
+    int n;
+    bool more = false;
+    if (!has_after) {
+        n = room_ring_range(r, 0, 0, lv->cfg->rooms_history_on_join, true, fs);
+    } else if (after >= room_ring_first_seq(r) - 1) {
+        n = room_ring_range(r, after, 0, cap, false, fs);
+    } else {
+        n = 0;
+        more = true;
+    }
+    json_object_set_new(o, "more", json_boolean(more));
+    struct frame *f = codec_frame_with_events(o, "events", fs, n);
+    session_send(s, f);
+    frame_unref(f);
+    free(fs);
+    if (more) {
+        s->catching_up = true;
+        s->catch_seq = after;
+        catchup_step(lv, s);
+    }
+}
+
+static void on_join(struct live *lv, struct session *s, struct msg *m)
+{
+    if (s->state == SESSION_NEW || s->state == SESSION_HELLO_WAIT) {
+        session_send_error(s, m->id, "hello_first", "say hello before joining", NULL, -1);
+        return;
+    }
+    if (s->state == SESSION_JOINED) {
+        session_send_error(s, m->id, "already_joined", "this connection is already in the room",
+                           NULL, -1);
+        return;
+    }
+    struct lroom *lr = s->lroom;
+    switch (lr->state) {
+    case LR_READY:
+        do_join(lv, s, m->id, m->has_after, m->after_seq);
+        return;
+    case LR_NOT_FOUND:
+        session_send_error(s, m->id, "meeting_not_found", "there is no meeting at this address",
+                           NULL, -1);
+        return;
+    case LR_FAILED:
+        load(lv, lr);
+        if (lr->state != LR_LOADING) {
+            unavailable(s, m->id);
+            return;
+        }
+        break;
+    case LR_LOADING:
+        break;
+    }
+    lr->waiters = xrealloc(lr->waiters, (size_t)(lr->nwait + 1) * sizeof(*lr->waiters));
+    lr->waiters[lr->nwait++] = (struct waiter){
+        .sid = s->id,
+        .id = m->id ? json_incref(m->id) : NULL,
+        .has_after = m->has_after,
+        .after = m->after_seq,
+    };
+}
+
+static void on_leave(struct live *lv, struct session *s, struct msg *m)
+{
+    if (s->state != SESSION_JOINED) {
+        session_send_error(s, m->id, "join_first", "this connection is not in the room", NULL, -1);
+        return;
+    }
+    member_left(lv, s->lroom, s);
+    send_frame(s, with_id(json_pack("{s:s}", "type", "left"), m->id));
+}
+
+/* ---- say and react: store, then deliver ---- */
+
+static void ack(struct session *s, json_t *id, const char *cmid, int64_t seq, bool duplicate)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I, s:b}", "type", "ack", "client_msg_id", cmid, "seq",
+                          (json_int_t)seq, "duplicate", duplicate);
+    send_frame(s, with_id(o, id));
+}
+
+static void on_committed(void *arg, const struct store_result *res, int status,
+                         const char *errmsg)
+{
+    struct pending *p = arg;
+    struct lroom *lr = p->lr;
+    struct live *lv = lr->lv;
+    struct session *sender = session_find(p->sender);
+
+    /* Commits complete in submission order, so p is the head. */
+    lr->pend_head = p->next;
+    if (!lr->pend_head)
+        lr->pend_tail = NULL;
+    lr->npend--;
+
+    if (status) {
+        log_error("live", "meeting %s: event %lld could not be stored", lr->room->slug,
+                  (long long)p->seq);
+        if (sender)
+            session_send_error(sender, p->req_id, "internal",
+                               "the message could not be stored", NULL, -1);
+    } else {
+        lv->stats.events_committed++;
+        room_ring_push(lr->room, p->seq, p->frame);
+        fanout(lr, p->frame, -1);
+        if (sender && sender->lroom == lr)
+            ack(sender, p->req_id, p->cmid, p->seq, false);
+    }
+    if (p->seq > lr->room->last_delivered)
+        lr->room->last_delivered = p->seq;
+    pending_free(p);
+    maybe_free(lv, lr);
+}
+
+static bool retarget_pending(struct lroom *lr, struct session *s, struct msg *m, int64_t seq)
+{
+    for (struct pending *p = lr->pend_head; p; p = p->next)
+        if (p->seq == seq) {
+            /* A retry of a message still being stored: whoever asked last
+             * (maybe after a reconnect) gets the ack. */
+            p->sender = s->id;
+            json_decref(p->req_id);
+            p->req_id = m->id ? json_incref(m->id) : NULL;
+            return true;
+        }
+    return false;
+}
+
+static void new_event(struct live *lv, struct session *s, struct msg *m, const char *kind,
+                      json_t *body)
+{
+    struct lroom *lr = s->lroom;
+    struct room *r = lr->room;
+    int64_t seq = room_dedupe_get(r, s->member_no, m->client_msg_id);
+
+    if (seq) {
+        if (!retarget_pending(lr, s, m, seq))
+            ack(s, m->id, m->client_msg_id, seq, true);
+        json_decref(body);
+        return;
+    }
+    if (!store_has_room(lv->st, 1)) {
+        session_send_error(s, m->id, "store_unavailable",
+                           "messages are waiting to be stored; try again shortly", NULL, 2000);
+        json_decref(body);
+        return;
+    }
+    seq = r->next_seq++;
+    int64_t ts = util_wall_ms();
+    char *body_text = json_dumps(body, JSON_COMPACT);
+    struct pending *p = xcalloc(1, sizeof(*p));
+    p->lr = lr;
+    p->seq = seq;
+    p->sender = s->id;
+    p->req_id = m->id ? json_incref(m->id) : NULL;
+    p->member_no = s->member_no;
+    snprintf(p->cmid, sizeof(p->cmid), "%s", m->client_msg_id);
+    p->frame = codec_event_frame(event_json(r, seq, ts, kind, s->member_no, m->client_msg_id, body));
+
+    char sid[24], sq[24], no[16], tss[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+    snprintf(sq, sizeof(sq), "%lld", (long long)seq);
+    snprintf(no, sizeof(no), "%d", s->member_no);
+    snprintf(tss, sizeof(tss), "%lld", (long long)ts);
+    const char *params[] = {sid, sq, no, kind, m->client_msg_id, body_text, tss};
+    int rc = store_exec(lv->st, lv->s_insert_event, STORE_WRITE, 7, params, on_committed, p);
+    free(body_text);
+    json_decref(body);
+    if (rc) {
+        r->next_seq--;
+        pending_free(p);
+        session_send_error(s, m->id, "store_unavailable",
+                           "messages are waiting to be stored; try again shortly", NULL, 2000);
+        return;
+    }
+    room_dedupe_put(r, s->member_no, m->client_msg_id, seq);
+    if (lr->pend_tail)
+        lr->pend_tail->next = p;
+    else
+        lr->pend_head = p;
+    lr->pend_tail = p;
+    lr->npend++;
+}
+
+static bool require_joined(struct session *s, struct msg *m)
+{
+    if (s->state == SESSION_JOINED)
+        return true;
+    if (s->state == SESSION_NEW || s->state == SESSION_HELLO_WAIT)
+        session_send_error(s, m->id, "hello_first", "say hello and join first", NULL, -1);
+    else
+        session_send_error(s, m->id, "join_first", "join the room first", NULL, -1);
+    return false;
+}
+
+static void on_say(struct live *lv, struct session *s, struct msg *m)
+{
+    if (!require_joined(s, m))
+        return;
+    if (strcmp(s->role, "visitor") == 0) {
+        session_send_error(s, m->id, "forbidden", "visitors listen; they do not post", NULL, -1);
+        return;
+    }
+    new_event(lv, s, m, "message", json_pack("{s:s}", "text", m->text));
+}
+
+static void on_react(struct live *lv, struct session *s, struct msg *m)
+{
+    if (!require_joined(s, m))
+        return;
+    if (m->target_seq >= s->lroom->room->next_seq) {
+        session_send_error(s, m->id, "not_found", "there is no event with that seq", "seq", -1);
+        return;
+    }
+    new_event(lv, s, m, "reaction",
+              json_pack("{s:s, s:I}", "reaction", m->reaction, "target_seq",
+                        (json_int_t)m->target_seq));
+}
+
+/* ---- history ---- */
+
+struct history_req {
+    uint64_t sid;
+    json_t *id;
+    bool before;
+    int limit;
+};
+
+static void send_history(struct session *s, json_t *id, struct frame **fs, int n, bool has_more)
+{
+    json_t *o = with_id(json_pack("{s:s, s:b}", "type", "history", "has_more", has_more), id);
+    struct frame *f = codec_frame_with_events(o, "events", fs, n);
+    session_send(s, f);
+    frame_unref(f);
+}
+
+static void on_history_rows(void *arg, const struct store_result *res, int status,
+                            const char *errmsg)
+{
+    struct history_req *h = arg;
+    struct session *s = session_find(h->sid);
+    if (!s || !s->lroom || s->state != SESSION_JOINED)
+        goto out;
+    if (status) {
+        unavailable(s, h->id);
+        goto out;
+    }
+    int n = store_result_rows(res);
+    struct frame **fs = xcalloc((size_t)(n ? n : 1), sizeof(*fs));
+    for (int i = 0; i < n; i++)
+        /* "before" pages come newest first: put them back in order. */
+        fs[h->before ? n - 1 - i : i] = row_frame(s->lroom->room, res, i);
+    bool more;
+    if (h->before)
+        more = n == h->limit && n > 0 && store_result_int(res, n - 1, 0) > 1;
+    else
+        more = n == h->limit && store_result_int(res, n - 1, 0) < s->lroom->room->last_delivered;
+    send_history(s, h->id, fs, n, more);
+    for (int i = 0; i < n; i++)
+        frame_unref(fs[i]);
+    free(fs);
+out:
+    json_decref(h->id);
+    free(h);
+}
+
+static void on_history(struct live *lv, struct session *s, struct msg *m)
+{
+    if (!require_joined(s, m))
+        return;
+    struct room *r = s->lroom->room;
+    int limit = m->limit;
+    int64_t first = room_ring_first_seq(r);
+    struct frame **fs = xcalloc((size_t)limit, sizeof(*fs));
+
+    if (m->has_after && m->after_seq + 1 >= first) {
+        int n = room_ring_range(r, m->after_seq, 0, limit, false, fs);
+        bool more = n == limit && m->after_seq + n < r->last_delivered;
+        send_history(s, m->id, fs, n, more);
+        free(fs);
+        return;
+    }
+    if (m->has_before) {
+        int64_t from = m->before_seq - limit;
+        if (from < 1)
+            from = 1;
+        if (from >= first || m->before_seq <= 1) {
+            int n = room_ring_range(r, from - 1, m->before_seq, limit, true, fs);
+            send_history(s, m->id, fs, n, n > 0 && from > 1);
+            free(fs);
+            return;
+        }
+    }
+    free(fs);
+    struct history_req *h = xcalloc(1, sizeof(*h));
+    h->sid = s->id;
+    h->id = m->id ? json_incref(m->id) : NULL;
+    h->before = m->has_before;
+    h->limit = limit;
+    char sid[24], a[24], b[24], l[16];
+    snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+    snprintf(l, sizeof(l), "%d", limit);
+    int rc;
+    if (m->has_before) {
+        snprintf(b, sizeof(b), "%lld", (long long)m->before_seq);
+        const char *params[] = {sid, b, l};
+        rc = store_exec(lv->st, lv->s_before, STORE_READ, 3, params, on_history_rows, h);
+    } else {
+        snprintf(a, sizeof(a), "%lld", (long long)m->after_seq);
+        snprintf(b, sizeof(b), "%lld", (long long)r->last_delivered);
+        const char *params[] = {sid, a, b, l};
+        rc = store_exec(lv->st, lv->s_after, STORE_READ, 4, params, on_history_rows, h);
+    }
+    if (rc) {
+        unavailable(s, m->id);
+        json_decref(h->id);
+        free(h);
+    }
+}
+
+/* ---- dispatch ---- */
+
+void live_on_frame(struct live *lv, struct session *s, const char *data, size_t len,
+                   uint64_t now_ms)
+{
+    struct codec_limits lim = {.max_text_chars = lv->cfg->ws_max_text_chars};
+    struct codec_error err;
+    struct msg m;
+    int64_t retry = 0;
+
+    if (s->closing || !s->lroom)
+        return;
+    lv->stats.frames_in++;
+    if (codec_decode(data, len, &lim, &m, &err)) {
+        if (++s->bad_frames > lv->cfg->ws_max_bad_frames) {
+            codec_error_cleanup(&err);
+            session_close(s, 1008, "too many invalid frames");
+            return;
+        }
+        session_send_error(s, err.id, err.code, err.message, err.field, -1);
+        codec_error_cleanup(&err);
+        return;
+    }
+    if (!session_rate_take(s, now_ms, lv->cfg->ws_rate_per_sec, lv->cfg->ws_rate_burst, &retry)) {
+        session_send_error(s, m.id, "rate_limited", "too many requests; slow down", NULL, retry);
+        msg_cleanup(&m);
+        return;
+    }
+    if (s->lroom->state == LR_NOT_FOUND) {
+        session_send_error(s, m.id, "meeting_not_found", "there is no meeting at this address",
+                           NULL, -1);
+        msg_cleanup(&m);
+        return;
+    }
+    switch (m.type) {
+    case MSG_HELLO:
+        on_hello(lv, s, &m);
+        break;
+    case MSG_JOIN:
+        on_join(lv, s, &m);
+        break;
+    case MSG_LEAVE:
+        on_leave(lv, s, &m);
+        break;
+    case MSG_SAY:
+        on_say(lv, s, &m);
+        break;
+    case MSG_REACT:
+        on_react(lv, s, &m);
+        break;
+    case MSG_HISTORY:
+        on_history(lv, s, &m);
+        break;
+    case MSG_PING:
+        send_frame(s, with_id(json_pack("{s:s, s:I}", "type", "pong", "server_time_ms",
+                                        (json_int_t)util_wall_ms()),
+                              m.id));
+        break;
+    }
+    msg_cleanup(&m);
+}
+
+/* ---- database state ---- */
+
+void live_on_store_state(struct live *lv, enum store_state state)
+{
+    bool ok = state == STORE_OK;
+    if (ok == lv->store_ok)
+        return;
+    lv->store_ok = ok;
+    struct frame *f =
+        codec_frame(json_pack("{s:s, s:s}", "type", "status", "store", ok ? "ok" : "paused"));
+    for (struct lroom *lr = lv->rooms; lr; lr = lr->next)
+        fanout(lr, f, -1);
+    frame_unref(f);
+}
+
+void live_close_all(struct live *lv, int code, const char *reason)
+{
+    for (struct lroom *lr = lv->rooms; lr; lr = lr->next)
+        for (int i = 0; i < lr->nconns; i++)
+            session_close(lr->conns[i], code, reason);
+}

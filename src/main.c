@@ -1,0 +1,162 @@
+/*
+ * havend: command line, configuration, then the server.
+ *
+ *   havend [migrate] [--config PATH] [--check-config] [--print-config]
+ *          [--config-doc] [--<key> VALUE]...
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+#include "version.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: havend [migrate] [options]\n"
+            "\n"
+            "  (no command)     serve HTTP and WebSocket meetings\n"
+            "  migrate          apply the database migrations and exit\n"
+            "\n"
+            "  --config PATH    read settings from a JSON file\n"
+            "  --check-config   validate the settings and exit\n"
+            "  --print-config   print the effective settings as JSON and exit\n"
+            "  --config-doc     print the documentation of every setting and exit\n"
+            "  --<key> VALUE    set one setting, e.g. --listen-port 8081 (see config/README.md)\n"
+            "  --help, --version\n");
+}
+
+static int config_error(const char *msg)
+{
+    fprintf(stderr, "havend: config: %s\n", msg);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+    const char *config_path = NULL;
+    bool check = false, print = false, migrate = false;
+    int first = 1, rc = 2;
+
+    if (argc > 1 && strcmp(argv[1], "migrate") == 0) {
+        migrate = true;
+        first = 2;
+    }
+    /* First pass: the file must be read before the flags apply. */
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc)
+                return config_error("--config needs a path");
+            config_path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            config_path = argv[i] + 9;
+        }
+    }
+
+    config_init(&cfg);
+    if (config_path && config_load_file(&cfg, config_path, err, sizeof(err))) {
+        rc = config_error(err);
+        goto out;
+    }
+    if (config_load_env(&cfg, err, sizeof(err))) {
+        rc = config_error(err);
+        goto out;
+    }
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(a, "--config=", 9) == 0)
+            continue;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            rc = 0;
+            goto out;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("havend %s\n", HAVEN_VERSION);
+            rc = 0;
+            goto out;
+        }
+        if (strcmp(a, "--config-doc") == 0) {
+            config_write_doc(stdout);
+            rc = 0;
+            goto out;
+        }
+        if (strcmp(a, "--check-config") == 0) {
+            check = true;
+            continue;
+        }
+        if (strcmp(a, "--print-config") == 0) {
+            print = true;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "havend: unexpected argument \"%s\"\n", a);
+            usage(stderr);
+            goto out;
+        }
+        char flag[128];
+        const char *value;
+        const char *eq = strchr(a + 2, '=');
+        if (eq) {
+            snprintf(flag, sizeof(flag), "%.*s", (int)(eq - a - 2), a + 2);
+            value = eq + 1;
+        } else {
+            snprintf(flag, sizeof(flag), "%s", a + 2);
+            if (!config_is_flag(flag)) {
+                snprintf(err, sizeof(err), "unknown option --%s", flag);
+                rc = config_error(err);
+                goto out;
+            }
+            if (i + 1 >= argc) {
+                snprintf(err, sizeof(err), "--%s needs a value", flag);
+                rc = config_error(err);
+                goto out;
+            }
+            value = argv[++i];
+        }
+        char source[160];
+        snprintf(source, sizeof(source), "--%s", flag);
+        if (config_set_flag(&cfg, flag, value, source, err, sizeof(err))) {
+            rc = config_error(err);
+            goto out;
+        }
+    }
+    if (config_validate(&cfg, err, sizeof(err))) {
+        rc = config_error(err);
+        goto out;
+    }
+    if (print) {
+        char *text = config_dump(&cfg);
+        printf("%s\n", text);
+        free(text);
+        rc = 0;
+        goto out;
+    }
+    if (check) {
+        printf("havend: config is valid\n");
+        rc = 0;
+        goto out;
+    }
+
+    log_set_level((enum log_level)cfg.log_level);
+    if (auth_init()) {
+        fprintf(stderr, "havend: libsodium could not be initialised\n");
+        rc = 1;
+        goto out;
+    }
+    rc = migrate ? server_migrate(&cfg) : server_run(&cfg);
+out:
+    config_cleanup(&cfg);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/*
+ * room: the live state of one meeting's current session, as plain data.
+ *
+ * Members (pseudonymous people, numbered per session), the next sequence
+ * number, a bounded ring of the most recent committed events (kept encoded, so
+ * joins and short resumes need no database round trip) and the map from
+ * (member, client_msg_id) to seq that makes retries idempotent.  No I/O and
+ * no clock: live.c drives it.  Loop thread only.
+ */
+#ifndef HAVEN_ROOM_H
+#define HAVEN_ROOM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct frame;
+
+struct room_member {
+    int no;               /* 1-based, session-local */
+    char attendee_id[33]; /* empty when unknown (recovered without one) */
+    char *name;
+    char role[16];
+    int conns;            /* joined connections now */
+};
+
+struct room {
+    char *slug;
+    char *meeting_name;
+    int64_t meeting_id;
+    int64_t session_id;
+    int64_t started_at_ms;
+    int64_t next_seq;       /* the seq the next event gets */
+    int64_t last_delivered; /* highest seq committed and delivered */
+    char *topic;
+
+    struct room_member *members; /* members[i].no == i + 1 */
+    int nmembers;
+
+    /* ring of recent delivered events, oldest at ring_start */
+    struct room_event_slot {
+        int64_t seq;
+        struct frame *frame;
+    } *ring;
+    int ring_cap, ring_len, ring_start;
+
+    void *dedupe; /* json_t object: "member:client_msg_id" -> seq */
+};
+
+struct room *room_new(const char *slug, int ring_cap);
+void room_free(struct room *r);
+
+struct room_member *room_member_by_no(struct room *r, int no);
+struct room_member *room_member_by_attendee(struct room *r, const char *attendee_id);
+/* Add a member with the next number (or the given one, when recovering:
+ * no > 0).  name is copied.  Returns a borrowed pointer, valid until the next
+ * add. */
+struct room_member *room_member_add(struct room *r, int no, const char *attendee_id,
+                                    const char *name, const char *role);
+
+/* 0 when unknown, otherwise the seq already given to that client id. */
+int64_t room_dedupe_get(struct room *r, int member_no, const char *client_msg_id);
+void room_dedupe_put(struct room *r, int member_no, const char *client_msg_id, int64_t seq);
+
+/* Append a delivered event (takes a reference on frame); the oldest falls out
+ * when the ring is full. */
+void room_ring_push(struct room *r, int64_t seq, struct frame *frame);
+/* Seq of the oldest event in the ring; last_delivered + 1 when empty. */
+int64_t room_ring_first_seq(const struct room *r);
+/* Borrowed frames of ring events with after < seq (< before, when before > 0),
+ * oldest first, at most max (when from_end, the newest max of them). Returns
+ * how many were put in out. */
+int room_ring_range(const struct room *r, int64_t after, int64_t before, int max, bool from_end,
+                    struct frame **out);
+
+#endif

@@ -1,0 +1,228 @@
+#include "ws.h"
+
+#include <string.h>
+
+#include "config.h"
+#include "frame.h"
+#include "live.h"
+#include "log.h"
+#include "session.h"
+#include "util.h"
+
+_Static_assert(LWS_PRE <= FRAME_PRE, "FRAME_PRE must cover LWS_PRE");
+
+/* Events joined into one frame at most, and their bytes. */
+#define COALESCE_MAX 64
+#define COALESCE_BYTES (64 * 1024)
+
+struct pss {
+    struct session *s;
+};
+
+static struct live *live;
+static const struct config *cfg;
+static int ws_count;
+static char ws_marker;
+static struct buf out; /* coalescing buffer, LWS_PRE headroom first */
+
+static void want_write(struct session *s)
+{
+    if (s->transport)
+        lws_callback_on_writable(s->transport);
+}
+
+void ws_init(struct live *lv, const struct config *c)
+{
+    static const struct session_hooks hooks = {.want_write = want_write};
+    live = lv;
+    cfg = c;
+    session_set_hooks(&hooks);
+}
+
+int ws_connection_count(void)
+{
+    return ws_count;
+}
+
+void ws_on_wsi_destroy(struct lws *wsi)
+{
+    if (lws_get_opaque_user_data(wsi) == &ws_marker) {
+        lws_set_opaque_user_data(wsi, NULL);
+        ws_count--;
+    }
+}
+
+/* The slug of "/ws/{slug}", or NULL. */
+static const char *path_slug(struct lws *wsi, char *buf, size_t len)
+{
+    if (lws_hdr_copy(wsi, buf, (int)len, WSI_TOKEN_GET_URI) <= 0)
+        return NULL;
+    if (strncmp(buf, "/ws/", 4) != 0 || !live_slug_valid(buf + 4))
+        return NULL;
+    return buf + 4;
+}
+
+static bool origin_allowed(struct lws *wsi)
+{
+    char origin[256], host[256], same[300];
+    if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+        return true; /* not a browser: Origin protects browsers' users only */
+    if (cfg->http_allowed_origins.n) {
+        for (size_t i = 0; i < cfg->http_allowed_origins.n; i++)
+            if (strcmp(origin, cfg->http_allowed_origins.v[i]) == 0)
+                return true;
+        return false;
+    }
+    if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+        return false;
+    snprintf(same, sizeof(same), "http://%s", host);
+    if (strcmp(origin, same) == 0)
+        return true;
+    snprintf(same, sizeof(same), "https://%s", host);
+    return strcmp(origin, same) == 0;
+}
+
+/* Answer the upgrade request with a plain status instead of switching. */
+static int refuse(struct lws *wsi, unsigned int status)
+{
+    lws_return_http_status(wsi, status, NULL);
+    return -1;
+}
+
+static int write_close(struct lws *wsi, struct session *s)
+{
+    unsigned char buf[LWS_PRE + 2 + sizeof(s->close_reason)];
+    size_t rl = strlen(s->close_reason);
+    buf[LWS_PRE] = (unsigned char)(s->close_code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(s->close_code & 0xFF);
+    memcpy(buf + LWS_PRE + 2, s->close_reason, rl);
+    /* 4 is LWS_WRITE_CLOSE, private in the 4.1 headers: a close started by
+     * returning -1 alone never reaches the peer with Debian's lws. */
+    lws_write(wsi, buf + LWS_PRE, 2 + rl, (enum lws_write_protocol)4);
+    return -1;
+}
+
+static int writable(struct lws *wsi, struct session *s)
+{
+    if (s->closing)
+        return write_close(wsi, s);
+    struct frame *f = session_pop(s);
+    if (!f)
+        return 0;
+    const char *payload = frame_payload(f);
+    size_t len = f->len;
+    struct frame *next = session_peek(s);
+    if (f->inner_len && next && next->inner_len) {
+        /* Several events wait: send them as one "events" frame. */
+        static const char head[] = "{\"type\":\"events\",\"events\":[";
+        out.len = 0;
+        buf_reserve(&out, LWS_PRE + sizeof(head));
+        out.len = LWS_PRE;
+        buf_add(&out, head, sizeof(head) - 1);
+        buf_add(&out, frame_payload(f) + f->inner_off, f->inner_len);
+        frame_unref(f);
+        for (int n = 1; n < COALESCE_MAX && (next = session_peek(s)) && next->inner_len &&
+                        out.len < COALESCE_BYTES;
+             n++) {
+            f = session_pop(s);
+            buf_add(&out, ",", 1);
+            buf_add(&out, frame_payload(f) + f->inner_off, f->inner_len);
+            frame_unref(f);
+        }
+        buf_add(&out, "]}", 2);
+        f = NULL;
+        payload = out.data + LWS_PRE;
+        len = out.len - LWS_PRE;
+    }
+    /* lws writes the frame header into the headroom before payload. */
+    int n = lws_write(wsi, (unsigned char *)(uintptr_t)payload, len, LWS_WRITE_TEXT);
+    frame_unref(f);
+    if (n < (int)len)
+        return -1;
+    if (session_peek(s))
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int receive(struct lws *wsi, struct session *s, const char *in, size_t len)
+{
+    if (s->closing)
+        return 0;
+    if (lws_frame_is_binary(wsi)) {
+        session_close(s, 1003, "text frames only");
+        return 0;
+    }
+    size_t max = (size_t)cfg->ws_max_frame_bytes;
+    size_t remaining = lws_remaining_packet_payload(wsi);
+    if (s->rx.len + len + remaining > max) {
+        buf_cleanup(&s->rx);
+        session_close(s, 1009, "message too big");
+        return 0;
+    }
+    if (s->rx.len == 0 && lws_is_final_fragment(wsi) && !remaining) {
+        live_on_frame(live, s, in, len, util_mono_ms());
+        return 0;
+    }
+    buf_add(&s->rx, in, len);
+    if (lws_is_final_fragment(wsi) && !remaining) {
+        live_on_frame(live, s, s->rx.data, s->rx.len, util_mono_ms());
+        s->rx.len = 0;
+    }
+    return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    struct pss *pss = user;
+    char path[128];
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (!path_slug(wsi, path, sizeof(path)))
+            return refuse(wsi, HTTP_STATUS_NOT_FOUND);
+        if (!origin_allowed(wsi)) {
+            log_info("ws", "refused a connection from a foreign origin");
+            return refuse(wsi, HTTP_STATUS_FORBIDDEN);
+        }
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED: {
+        const char *slug = path_slug(wsi, path, sizeof(path));
+        if (!slug)
+            return -1;
+        pss->s = session_new(cfg->ws_send_queue_max);
+        pss->s->transport = wsi;
+        lws_set_opaque_user_data(wsi, &ws_marker);
+        ws_count++;
+        log_debug("ws", "session %llu connected to %s", (unsigned long long)pss->s->id, slug);
+        live_attach(live, pss->s, slug);
+        return 0;
+    }
+    case LWS_CALLBACK_RECEIVE:
+        return pss->s ? receive(wsi, pss->s, in, len) : 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return pss->s ? writable(wsi, pss->s) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (pss->s) {
+            log_debug("ws", "session %llu closed", (unsigned long long)pss->s->id);
+            live_detach(live, pss->s);
+            session_release(pss->s);
+            pss->s = NULL;
+        }
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+const struct lws_protocols *ws_protocol(void)
+{
+    static const struct lws_protocols p = {
+        .name = "haven.v1",
+        .callback = callback,
+        .per_session_data_size = sizeof(struct pss),
+        .rx_buffer_size = 4096,
+    };
+    return &p;
+}
