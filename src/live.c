@@ -532,6 +532,13 @@ static void welcome(struct live *lv, struct session *s, json_t *id, const char *
     send_frame(s, with_id(o, id));
 }
 
+static void remember_token(struct live *lv, const char *hash, const char *attendee_id)
+{
+    if (json_object_size(lv->token_cache) >= TOKEN_CACHE_MAX)
+        json_object_clear(lv->token_cache);
+    json_object_set_new(lv->token_cache, hash, json_string(attendee_id));
+}
+
 static void on_find_attendee(void *arg, const struct store_result *res, int status,
                              const char *errmsg)
 {
@@ -554,9 +561,29 @@ static void on_find_attendee(void *arg, const struct store_result *res, int stat
         goto out;
     }
     snprintf(s->attendee_id, sizeof(s->attendee_id), "%s", store_result_value(res, 0, 0));
-    if (json_object_size(lv->token_cache) >= TOKEN_CACHE_MAX)
-        json_object_clear(lv->token_cache);
-    json_object_set_new(lv->token_cache, h->hash, json_string(s->attendee_id));
+    remember_token(lv, h->hash, s->attendee_id);
+    welcome(lv, s, h->id, h->token, h->full_name);
+out:
+    json_decref(h->id);
+    free(h);
+}
+
+
+static void on_attendee_stored(void *arg, const struct store_result *res, int status,
+                               const char *errmsg)
+{
+    struct hello_req *h = arg;
+    struct session *s = session_find(h->sid);
+    struct live *lv = s && s->lroom ? s->lroom->lv : NULL;
+    if (!s || !lv || s->state != SESSION_HELLO_WAIT)
+        goto out;
+    if (status) {
+        s->state = SESSION_NEW;
+        s->attendee_id[0] = '\0';
+        session_send_error(s, h->id, "internal", "the pseudonym could not be stored", NULL, -1);
+        goto out;
+    }
+    remember_token(lv, h->hash, s->attendee_id);
     welcome(lv, s, h->id, h->token, h->full_name);
 out:
     json_decref(h->id);
@@ -612,20 +639,26 @@ static void on_hello(struct live *lv, struct session *s, struct msg *m)
         return;
     }
 
-    char token[AUTH_TOKEN_HEX], id[AUTH_ID_HEX], hash[AUTH_HASH_HEX], ttl[16];
-    auth_new_token(token, id);
-    auth_token_hash(token, hash);
+    /* A new pseudonym.  Its welcome waits for the row's commit, like every
+     * other write, so a token a client holds is always known after a crash. */
+    char ttl[16];
+    struct hello_req *h = xcalloc(1, sizeof(*h));
+    auth_new_token(h->token, s->attendee_id);
+    auth_token_hash(h->token, h->hash);
+    h->sid = s->id;
+    h->id = m->id ? json_incref(m->id) : NULL;
+    h->full_name = full_name;
     snprintf(ttl, sizeof(ttl), "%d", lv->cfg->identity_token_ttl_days);
-    const char *params[] = {id, hash, s->name, ttl};
-    if (store_exec(lv->st, lv->s_insert_attendee, STORE_WRITE, 4, params, NULL, NULL)) {
+    const char *params[] = {s->attendee_id, h->hash, s->name, ttl};
+    s->state = SESSION_HELLO_WAIT;
+    if (store_exec(lv->st, lv->s_insert_attendee, STORE_WRITE, 4, params, on_attendee_stored,
+                   h)) {
+        s->state = SESSION_NEW;
+        s->attendee_id[0] = '\0';
+        json_decref(h->id);
+        free(h);
         unavailable(s, m->id);
-        return;
     }
-    snprintf(s->attendee_id, sizeof(s->attendee_id), "%s", id);
-    if (json_object_size(lv->token_cache) >= TOKEN_CACHE_MAX)
-        json_object_clear(lv->token_cache);
-    json_object_set_new(lv->token_cache, hash, json_string(id));
-    welcome(lv, s, m->id, token, full_name);
 }
 
 /* ---- join ---- */
