@@ -7,6 +7,7 @@
 #include <uv.h>
 #include <libwebsockets.h>
 
+#include "api.h"
 #include "config.h"
 #include "http.h"
 #include "live.h"
@@ -186,6 +187,7 @@ static int run_loop(struct server *srv)
     session_reap();
     session_cleanup_all();
     live_free(srv->live);
+    api_cleanup();
     store_free(srv->store);
     migrate_set_cleanup(&srv->migs);
     int rc = uv_loop_close(&srv->loop);

@@ -606,12 +606,14 @@ static void segment_done(struct store *st)
 
     if (done.head && done.head->flags == REQ_PREPARE) {
         while ((r = q_pop(&done))) {
-            bool bad = r->failed;
-            req_free(r);
-            if (bad && !st->fatal) {
+            if (r->failed && r->errmsg && !st->fatal) {
+                char why[512];
+                snprintf(why, sizeof(why), "preparing statement %d failed: %s", r->stmt,
+                         r->errmsg);
                 close_conn(st);
-                go_fatal(st, "preparing statements failed");
+                go_fatal(st, why);
             }
+            req_free(r);
         }
         if (!st->fatal)
             ready(st);
