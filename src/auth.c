@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 
@@ -225,4 +226,49 @@ void auth_token_hash(const char *token_hex, char hash_hex[AUTH_HASH_HEX])
      * password hashing needed to resist guessing. */
     crypto_generichash(hash, sizeof(hash), (const unsigned char *)token_hex, 64, NULL, 0);
     util_hex(hash_hex, hash, sizeof(hash));
+}
+
+#define PWHASH_OPS 2
+#define PWHASH_MEM (19u * 1024u * 1024u)
+
+/* The most common passwords of ten characters or more in public breach
+ * corpora; the length rule already excludes the shorter ones. */
+static const char *const common_passwords[] = {
+    "1234567890", "0123456789", "12345678910", "123456789a", "1234567890a", "qwertyuiop",
+    "password123", "password12", "password1234", "passw0rd123", "iloveyou12", "qwerty123456",
+    "1q2w3e4r5t", "1qaz2wsx3edc", "qwertyuiop123", "asdfghjkl1", "zxcvbnm123", "abc1234567",
+    "abcdefghij", "aaaaaaaaaa", "1111111111", "0000000000", "9876543210", "11111111111",
+    "1234512345", "1234554321", "letmein123", "welcome123", "welcome1234", "football123",
+    "baseball123", "sunshine123", "princess123", "superman123", "trustno1234", "monkey12345",
+    "dragon12345", "changeme123", "administrator", "adminadmin", "admin12345", "admin123456",
+    "passwordpassword", "qwertyqwerty", "iloveyou123", "starwars123", "whatever123",
+    "recovery123", "serenity123", "onedayatatime", "higherpower", "letmein1234",
+};
+
+const char *auth_password_problem(const char *password, const char *username)
+{
+    size_t n = strlen(password);
+    if (n < 10)
+        return "the password must have at least 10 characters";
+    if (n > 1024)
+        return "the password is longer than 1024 characters";
+    for (size_t i = 0; i < HV_ARRAY_LEN(common_passwords); i++)
+        if (strcasecmp(password, common_passwords[i]) == 0)
+            return "this password is among the most common ones; choose another";
+    if (username && strcasecmp(password, username) == 0)
+        return "the password must not be the user name";
+    return NULL;
+}
+
+int auth_hash_password(const char *password, char *out)
+{
+    if (crypto_pwhash_str(out, password, strlen(password), PWHASH_OPS, PWHASH_MEM) != 0)
+        return HV_EIO;
+    return 0;
+}
+
+bool auth_verify_password(const char *hash, const char *password)
+{
+    /* crypto_pwhash_str_verify compares in constant time. */
+    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 }

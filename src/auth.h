@@ -29,4 +29,15 @@ void auth_new_token(char token[AUTH_TOKEN_HEX], char attendee_id[AUTH_ID_HEX]);
 /* Hash of a token given as 64 hex digits, as hex. */
 void auth_token_hash(const char *token_hex, char hash_hex[AUTH_HASH_HEX]);
 
+
+/* Password rules: 10 to 1024 bytes, not one of the most common passwords and
+ * not the user name.  Returns NULL when acceptable, or why not. */
+const char *auth_password_problem(const char *password, const char *username);
+
+/* argon2id through libsodium (crypto_pwhash_str).  Parameters follow OWASP's
+ * Password Storage Cheat Sheet minimum for argon2id: 19 MiB of memory, two
+ * iterations, one lane.  Slow on purpose: call these off the loop thread.
+ * auth_hash_password returns 0 or HV_EIO; out holds crypto_pwhash_STRBYTES. */
+int auth_hash_password(const char *password, char *out);
+bool auth_verify_password(const char *hash, const char *password);
 #endif

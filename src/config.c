@@ -73,6 +73,17 @@ static const struct directive directives[] = {
      "Recent events of each live session kept in memory for joins and resumes."},
     {"identity.token_ttl_days", T_INT, F(identity_token_ttl_days), 1, 3650, "30", false,
      "Days an attendee token stays valid."},
+    {"identity.account_token_ttl_days", T_INT, F(identity_account_token_ttl_days), 1, 365, "7",
+     false, "Days a chair's or admin's login token stays valid."},
+    {"identity.login_failures_per_account", T_INT, F(identity_login_failures_per_account), 1,
+     1000, "5", false,
+     "Failed logins for one user name within the window before further attempts are refused."},
+    {"identity.login_failures_per_address", T_INT, F(identity_login_failures_per_address), 1,
+     10000, "20", false,
+     "Failed logins from one client address within the window before further attempts are "
+     "refused."},
+    {"identity.login_window_secs", T_INT, F(identity_login_window_secs), 10, 86400, "900", false,
+     "Length of the window for counting failed logins."},
 };
 
 #undef F

@@ -43,6 +43,10 @@ struct config {
     int rooms_history_on_join;
     int rooms_recent_events;
     int identity_token_ttl_days;
+    int identity_account_token_ttl_days;
+    int identity_login_failures_per_account;
+    int identity_login_failures_per_address;
+    int identity_login_window_secs;
 };
 
 /* Fill cfg with the built-in defaults. */

@@ -130,11 +130,21 @@ struct live *live_new(struct store *st, const struct config *cfg)
         " VALUES ($1, decode($2, 'hex'), $3, now() + make_interval(days => $4::int))"
         " ON CONFLICT DO NOTHING",
         4);
-    lv->s_find_attendee = store_prepare(st,
-                                        "SELECT id FROM attendees WHERE token_hash ="
-                                        " decode($1, 'hex') AND expires_at > now()"
-                                        " AND revoked_at IS NULL",
-                                        1);
+    /* Who a token belongs to, and for an account its role in this meeting:
+     * the meeting's role when it has one, else admin, else attendee. */
+    lv->s_find_attendee = store_prepare(
+        st,
+        "SELECT a.id, 'attendee' FROM attendees a WHERE a.token_hash = decode($1, 'hex')"
+        " AND a.expires_at > now() AND a.revoked_at IS NULL"
+        " UNION ALL"
+        " SELECT acc.attendee_id, coalesce((SELECT r.role FROM meeting_roles r"
+        "   JOIN meetings m ON m.id = r.meeting_id"
+        "   WHERE m.slug = $2 AND r.account_id = acc.id),"
+        "   CASE WHEN acc.is_admin THEN 'admin' ELSE 'attendee' END)"
+        " FROM account_tokens t JOIN accounts acc ON acc.id = t.account_id"
+        " WHERE t.token_hash = decode($1, 'hex') AND t.expires_at > now()"
+        " AND t.revoked_at IS NULL AND acc.disabled_at IS NULL",
+        2);
     return lv;
 }
 
@@ -561,7 +571,11 @@ static void on_find_attendee(void *arg, const struct store_result *res, int stat
         goto out;
     }
     snprintf(s->attendee_id, sizeof(s->attendee_id), "%s", store_result_value(res, 0, 0));
-    remember_token(lv, h->hash, s->attendee_id);
+    const char *role = store_result_value(res, 0, 1);
+    if (strcmp(role, "attendee") != 0)
+        snprintf(s->role, sizeof(s->role), "%s", role); /* an account's role */
+    else
+        remember_token(lv, h->hash, s->attendee_id);
     welcome(lv, s, h->id, h->token, h->full_name);
 out:
     json_decref(h->id);
@@ -617,7 +631,10 @@ static void on_hello(struct live *lv, struct session *s, struct msg *m)
     if (m->token) {
         struct hello_req *h = xcalloc(1, sizeof(*h));
         auth_token_hash(m->token, h->hash);
-        json_t *cached = json_object_get(lv->token_cache, h->hash);
+        /* Attendee tokens are remembered so that people can come back
+         * while the database is away; when it is there, it decides (a token
+         * may have been revoked). */
+        json_t *cached = lv->store_ok ? NULL : json_object_get(lv->token_cache, h->hash);
         if (cached) {
             snprintf(s->attendee_id, sizeof(s->attendee_id), "%s", json_string_value(cached));
             free(h);
@@ -628,9 +645,9 @@ static void on_hello(struct live *lv, struct session *s, struct msg *m)
         h->id = m->id ? json_incref(m->id) : NULL;
         h->full_name = full_name;
         snprintf(h->token, sizeof(h->token), "%s", m->token);
-        const char *params[] = {h->hash};
+        const char *params[] = {h->hash, s->slug};
         s->state = SESSION_HELLO_WAIT;
-        if (store_exec(lv->st, lv->s_find_attendee, STORE_READ, 1, params, on_find_attendee, h)) {
+        if (store_exec(lv->st, lv->s_find_attendee, STORE_READ, 2, params, on_find_attendee, h)) {
             s->state = SESSION_NEW;
             json_decref(h->id);
             free(h);
@@ -763,6 +780,8 @@ static void do_join(struct live *lv, struct session *s, json_t *id, bool has_aft
         const char *params[] = {sid, no, s->attendee_id, s->name, s->role, ts};
         store_exec(lv->st, lv->s_insert_participant, STORE_WRITE, 6, params, NULL, NULL);
     }
+    if (!is_new)
+        snprintf(m->role, sizeof(m->role), "%s", s->role); /* roles may change between visits */
     s->member_no = m->no;
     s->state = SESSION_JOINED;
     if (m->conns++ == 0) {

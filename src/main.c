@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "auth.h"
 #include "config.h"
 #include "log.h"
@@ -22,6 +23,9 @@ static void usage(FILE *out)
             "\n"
             "  (no command)     serve HTTP and WebSocket meetings\n"
             "  migrate          apply the database migrations and exit\n"
+            "  user add NAME [--admin] [--no-password] | user passwd NAME | user del NAME\n"
+            "  user list | role grant NAME MEETING ROLE | role revoke NAME MEETING\n"
+            "                   manage chair and admin accounts (passwords from stdin)\n"
             "\n"
             "  --config PATH    read settings from a JSON file\n"
             "  --check-config   validate the settings and exit\n"
@@ -42,11 +46,17 @@ int main(int argc, char **argv)
     struct config cfg;
     char err[512];
     const char *config_path = NULL;
-    bool check = false, print = false, migrate = false;
+    bool check = false, print = false, migrate = false, accounts = false;
     int first = 1, rc = 2;
+    char **cli = xcalloc((size_t)argc + 1, sizeof(char *));
+    int ncli = 0;
 
     if (argc > 1 && strcmp(argv[1], "migrate") == 0) {
         migrate = true;
+        first = 2;
+    } else if (argc > 1 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "role") == 0)) {
+        accounts = true;
+        cli[ncli++] = argv[1];
         first = 2;
     }
     /* First pass: the file must be read before the flags apply. */
@@ -98,6 +108,11 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--print-config") == 0) {
             print = true;
+            continue;
+        }
+        if (accounts && (strncmp(a, "--", 2) != 0 || strcmp(a, "--admin") == 0 ||
+                         strcmp(a, "--no-password") == 0)) {
+            cli[ncli++] = argv[i];
             continue;
         }
         if (strncmp(a, "--", 2) != 0) {
@@ -155,8 +170,12 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    rc = migrate ? server_migrate(&cfg) : server_run(&cfg);
+    if (accounts)
+        rc = account_cli(&cfg, ncli, cli);
+    else
+        rc = migrate ? server_migrate(&cfg) : server_run(&cfg);
 out:
+    free(cli);
     config_cleanup(&cfg);
     return rc;
 }

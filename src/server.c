@@ -7,6 +7,7 @@
 #include <uv.h>
 #include <libwebsockets.h>
 
+#include "account.h"
 #include "api.h"
 #include "config.h"
 #include "http.h"
@@ -188,6 +189,7 @@ static int run_loop(struct server *srv)
     session_cleanup_all();
     live_free(srv->live);
     api_cleanup();
+    account_cleanup();
     store_free(srv->store);
     migrate_set_cleanup(&srv->migs);
     int rc = uv_loop_close(&srv->loop);
@@ -239,6 +241,7 @@ int server_run(const struct config *cfg)
         log_error("server", "%s", err);
         goto fail_early;
     }
+    account_init(&srv.loop, srv.store, cfg);
 
     protos[0] = http_protocol_default();
     protos[1] = ws_protocol();
