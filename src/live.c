@@ -270,7 +270,10 @@ static void fanout(struct lroom *lr, struct frame *f, int except_member)
 {
     for (int i = 0; i < lr->nconns; i++) {
         struct session *s = lr->conns[i];
-        if (s->state == SESSION_JOINED && !s->catching_up && s->member_no != except_member)
+        /* Events wait for a catch-up to reach them (they are in the ring);
+         * presence and status are live and go at once. */
+        if (s->state == SESSION_JOINED && !(s->catching_up && f->inner_len) &&
+            s->member_no != except_member)
             session_send(s, f);
     }
 }
@@ -317,6 +320,8 @@ static void load_finished(struct lroom *lr)
     lr->nwait = 0;
     for (int i = 0; i < n; i++) {
         struct session *s = session_find(w[i].sid);
+        if (s)
+            s->join_waiting = false;
         if (s && s->lroom == lr) {
             if (lr->state == LR_READY)
                 do_join(lv, s, w[i].id, w[i].has_after, w[i].after);
@@ -330,7 +335,7 @@ static void load_finished(struct lroom *lr)
         for (int i = 0; i < lr->nconns; i++) {
             session_send_error(lr->conns[i], NULL, "meeting_not_found",
                                "there is no meeting at this address", NULL, -1);
-            session_close(lr->conns[i], 4404, "no such meeting");
+            session_close_gently(lr->conns[i], 4404, "no such meeting");
         }
     maybe_free(lv, lr);
 }
@@ -468,7 +473,7 @@ void live_attach(struct live *lv, struct session *s, const char *slug)
     if (lr->state == LR_NOT_FOUND) {
         session_send_error(s, NULL, "meeting_not_found", "there is no meeting at this address",
                            NULL, -1);
-        session_close(s, 4404, "no such meeting");
+        session_close_gently(s, 4404, "no such meeting");
     } else if (lr->state == LR_FAILED) {
         load(lv, lr);
     }
@@ -709,7 +714,7 @@ static void on_catchup_rows(void *arg, const struct store_result *res, int statu
         /* The database went away mid-resume: the client cannot be given a
          * gapless stream now, so it is sent back to resume again later. */
         unavailable(s, NULL);
-        session_close(s, 1013, "history unavailable, resume later");
+        session_close_gently(s, 1013, "history unavailable, resume later");
         return;
     }
     int n = store_result_rows(res);
@@ -756,7 +761,7 @@ static void catchup_step(struct live *lv, struct session *s)
     if (store_exec(lv->st, lv->s_after, STORE_READ, 4, params, on_catchup_rows, c)) {
         free(c);
         unavailable(s, NULL);
-        session_close(s, 1013, "history unavailable, resume later");
+        session_close_gently(s, 1013, "history unavailable, resume later");
     }
 }
 
@@ -839,7 +844,7 @@ static void on_join(struct live *lv, struct session *s, struct msg *m)
         session_send_error(s, m->id, "hello_first", "say hello before joining", NULL, -1);
         return;
     }
-    if (s->state == SESSION_JOINED) {
+    if (s->state == SESSION_JOINED || s->join_waiting) {
         session_send_error(s, m->id, "already_joined", "this connection is already in the room",
                            NULL, -1);
         return;
@@ -863,6 +868,7 @@ static void on_join(struct live *lv, struct session *s, struct msg *m)
     case LR_LOADING:
         break;
     }
+    s->join_waiting = true;
     lr->waiters = xrealloc(lr->waiters, (size_t)(lr->nwait + 1) * sizeof(*lr->waiters));
     lr->waiters[lr->nwait++] = (struct waiter){
         .sid = s->id,
@@ -908,6 +914,8 @@ static void on_committed(void *arg, const struct store_result *res, int status,
     if (status) {
         log_error("live", "meeting %s: event %lld could not be stored", lr->room->slug,
                   (long long)p->seq);
+        /* A retry of this client id must get a new seq, not a false ack. */
+        room_dedupe_forget(lr->room, p->member_no, p->cmid);
         if (sender)
             session_send_error(sender, p->req_id, "internal",
                                "the message could not be stored", NULL, -1);

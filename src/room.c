@@ -97,6 +97,13 @@ void room_dedupe_put(struct room *r, int member_no, const char *client_msg_id, i
     json_object_set_new(r->dedupe, key, json_integer(seq));
 }
 
+void room_dedupe_forget(struct room *r, int member_no, const char *client_msg_id)
+{
+    char key[96];
+    dedupe_key(key, sizeof(key), member_no, client_msg_id);
+    json_object_del(r->dedupe, key);
+}
+
 void room_ring_push(struct room *r, int64_t seq, struct frame *frame)
 {
     int slot;

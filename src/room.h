@@ -61,6 +61,7 @@ struct room_member *room_member_add(struct room *r, int no, const char *attendee
 /* 0 when unknown, otherwise the seq already given to that client id. */
 int64_t room_dedupe_get(struct room *r, int member_no, const char *client_msg_id);
 void room_dedupe_put(struct room *r, int member_no, const char *client_msg_id, int64_t seq);
+void room_dedupe_forget(struct room *r, int member_no, const char *client_msg_id);
 
 /* Append a delivered event (takes a reference on frame); the oldest falls out
  * when the ring is full. */

@@ -111,7 +111,7 @@ static void on_drain(uv_timer_t *t)
 static void close_session(struct session *s, void *arg)
 {
     (void)arg;
-    session_close(s, 1001, "server shutdown");
+    session_close_gently(s, 1001, "server shutdown");
 }
 
 static void begin_stop(struct server *srv)

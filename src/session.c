@@ -108,6 +108,8 @@ void session_send(struct session *s, struct frame *f)
     if (s->closing || s->released)
         return;
     if (s->qlen >= s->qmax) {
+        /* A gentle close in progress still gives way to this one. */
+        s->closing = false;
         session_close(s, 1013, "receiving too slowly");
         return;
     }
@@ -145,16 +147,28 @@ struct frame *session_pop(struct session *s)
     return f;
 }
 
-void session_close(struct session *s, int code, const char *reason)
+static void begin_close(struct session *s, int code, const char *reason, bool flush)
 {
     if (s->closing || s->released)
         return;
     s->closing = true;
+    s->close_after_flush = flush;
     s->close_code = code;
     snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason);
-    drop_queue(s);
+    if (!flush)
+        drop_queue(s);
     if (hooks.want_write)
         hooks.want_write(s);
+}
+
+void session_close(struct session *s, int code, const char *reason)
+{
+    begin_close(s, code, reason, false);
+}
+
+void session_close_gently(struct session *s, int code, const char *reason)
+{
+    begin_close(s, code, reason, true);
 }
 
 bool session_rate_take(struct session *s, uint64_t now_ms, double rate, int burst,

@@ -56,6 +56,8 @@ struct session {
     int qhead, qlen, qcap, qmax;
 
     bool closing;
+    bool close_after_flush; /* send what is queued before the close frame */
+    bool join_waiting;      /* a join waits for the room to load */
     int close_code;
     char close_reason[64];
     bool released;
@@ -82,8 +84,12 @@ void session_send(struct session *s, struct frame *f);
 /* Queue an error frame. */
 void session_send_error(struct session *s, json_t *id, const char *code, const char *message,
                         const char *field, int64_t retry_after_ms);
-/* Ask the transport to close with this code; queued frames are dropped. */
+/* Ask the transport to close with this code; queued frames are dropped
+ * (a client that does not read must not hold memory). */
 void session_close(struct session *s, int code, const char *reason);
+/* Close after the frames already queued (an error explaining the close, the
+ * last events before a shutdown) have been written. */
+void session_close_gently(struct session *s, int code, const char *reason);
 /* Take the next queued frame (the caller owns the reference), or NULL. */
 struct frame *session_pop(struct session *s);
 static inline struct frame *session_peek(const struct session *s)

@@ -104,7 +104,7 @@ static int write_close(struct lws *wsi, struct session *s)
 
 static int writable(struct lws *wsi, struct session *s)
 {
-    if (s->closing)
+    if (s->closing && (!s->close_after_flush || !s->qlen))
         return write_close(wsi, s);
     struct frame *f = session_pop(s);
     if (!f)
@@ -139,7 +139,7 @@ static int writable(struct lws *wsi, struct session *s)
     frame_unref(f);
     if (n < (int)len)
         return -1;
-    if (session_peek(s))
+    if (session_peek(s) || s->closing)
         lws_callback_on_writable(wsi);
     return 0;
 }

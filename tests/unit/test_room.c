@@ -26,6 +26,10 @@ int main(void)
     room_dedupe_put(r, 1, "c1", 7);
     CHECK_EQ_INT(room_dedupe_get(r, 1, "c1"), 7);
     CHECK_EQ_INT(room_dedupe_get(r, 2, "c1"), 0);
+    room_dedupe_put(r, 2, "c2", 8);
+    room_dedupe_forget(r, 2, "c2");
+    CHECK_EQ_INT(room_dedupe_get(r, 2, "c2"), 0);
+    CHECK_EQ_INT(room_dedupe_get(r, 1, "c1"), 7);
 
     CHECK_EQ_INT(room_ring_first_seq(r), 1);
     struct frame *out[8];
