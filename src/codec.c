@@ -125,11 +125,12 @@ int codec_decode(const char *data, size_t len, const struct codec_limits *lim, s
 
     memset(m, 0, sizeof(*m));
     memset(err, 0, sizeof(*err));
-    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
+        /* The position only: jansson's text quotes the input back. */
         err->code = "bad_json";
-        snprintf(err->message, sizeof(err->message), "not valid JSON: %s at column %d",
-                 jerr.text, jerr.column);
+        snprintf(err->message, sizeof(err->message), "not valid JSON (line %d, column %d)",
+                 jerr.line, jerr.column);
         return HV_EINVAL;
     }
     if (!json_is_object(root)) {
@@ -326,6 +327,7 @@ struct frame *codec_event_frame(json_t *event)
     struct frame *f = frame_new(b.data, b.len);
     f->inner_off = sizeof(prefix) - 1;
     f->inner_len = n;
+    f->events = 1;
     buf_cleanup(&b);
     free(inner);
     json_decref(event);
@@ -349,6 +351,7 @@ struct frame *codec_frame_with_events(json_t *obj, const char *key, struct frame
     }
     buf_add(&b, "]}", 2);
     struct frame *f = frame_new(b.data, b.len);
+    f->events = n;
     buf_cleanup(&b);
     free(head);
     json_decref(obj);

@@ -35,6 +35,10 @@ static const struct directive directives[] = {
      "Origins allowed to open WebSockets (for example `https://meet.example.org`). "
      "Empty: only the same origin as the request's Host. Requests without Origin "
      "(non-browser clients) are allowed."},
+    {"http.public_url", T_STRING, F(http_public_url), 0, 0, "", false,
+     "Base URL people use to reach this server (for example `https://meet.example.org`), "
+     "used for join links in the directory, calendars and the Meeting Guide feed. Empty: "
+     "`http://{listen.address}:{listen.port}` (127.0.0.1 for a wildcard address)."},
     {"database.url", T_STRING, F(database_url), 0, 0, "postgresql:///haven", true,
      "libpq connection string or URI. Use a socket directory or `hostaddr=`: host names "
      "would be resolved by a blocking call."},
@@ -59,8 +63,10 @@ static const struct directive directives[] = {
      "Send a WebSocket ping after this long without a pong."},
     {"ws.ping_timeout_secs", T_INT, F(ws_ping_timeout_secs), 2, 7200, "40", false,
      "Drop a connection that has not answered a ping for this long."},
-    {"ws.send_queue_max", T_INT, F(ws_send_queue_max), 8, 65536, "256", false,
-     "Frames queued for one connection; a client that does not read is closed with 1013."},
+    {"ws.send_queue_max", T_INT, F(ws_send_queue_max), 8, 65536, "1024", false,
+     "Frames queued for one connection; a client that does not read is closed with 1013. "
+     "Each committed batch reaches a room as one frame, but a sender's acks are one frame "
+     "each: keep this above what ws.rate_per_sec lets one client send during an outage."},
     {"ws.rate_per_sec", T_NUMBER, F(ws_rate_per_sec), 0.01, 10000, "5", false,
      "Requests per second a connection may sustain (token bucket refill rate)."},
     {"ws.rate_burst", T_INT, F(ws_rate_burst), 1, 100000, "20", false,
@@ -410,6 +416,20 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
     if (!*cfg->database_url) {
         util_err(err, errlen, "database.url: expected a non-empty connection string");
         return HV_EINVAL;
+    }
+    if (*cfg->http_public_url) {
+        const char *u = cfg->http_public_url;
+        const char *host = strncmp(u, "https://", 8) == 0  ? u + 8
+                           : strncmp(u, "http://", 7) == 0 ? u + 7
+                                                           : NULL;
+        bool ok = host && *host && *host != '/' && !strpbrk(u, " \t\r\n?#\"<>\\");
+        if (!ok) {
+            util_err(err, errlen,
+                     "http.public_url: expected a URL like https://host[:port][/path], got "
+                     "\"%.60s\"",
+                     u);
+            return HV_EINVAL;
+        }
     }
     for (size_t i = 0; i < cfg->http_allowed_origins.n; i++) {
         const char *o = cfg->http_allowed_origins.v[i];

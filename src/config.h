@@ -25,6 +25,7 @@ struct config {
     int listen_port;
     char *http_web_root;
     struct strlist http_allowed_origins;
+    char *http_public_url;
     char *database_url;
     char *database_migrations_dir;
     int database_connect_timeout_ms;

@@ -11,6 +11,7 @@ struct frame *frame_new(const char *payload, size_t len)
     f->refs = 1;
     f->len = len;
     f->inner_off = f->inner_len = 0;
+    f->events = 0;
     memcpy(f->data + FRAME_PRE, payload, len);
     f->data[FRAME_PRE + len] = '\0';
     return f;

@@ -19,6 +19,7 @@ struct frame {
     size_t len;        /* payload bytes */
     size_t inner_off;  /* Event object inside the payload, or 0/0 */
     size_t inner_len;
+    int events;        /* number of Events the frame carries */
     char data[];       /* FRAME_PRE headroom, payload, NUL */
 };
 

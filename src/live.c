@@ -30,6 +30,14 @@ struct pending {
     char cmid[65];
 };
 
+/* An ack to send once the batch holding its event has been delivered. */
+struct ack_out {
+    uint64_t sid;
+    json_t *id;
+    int64_t seq;
+    char cmid[65];
+};
+
 struct waiter {
     uint64_t sid;
     json_t *id;
@@ -50,18 +58,28 @@ struct lroom {
     int npend;
     struct waiter *waiters;
     int nwait;
+    /* Committed in the current store segment, delivered at its end. */
+    struct frame **outbox;
+    int nout, outcap;
+    struct ack_out *acks;
+    int nacks, ackcap;
+    struct lroom *next_dirty;
+    bool dirty;
 };
 
 struct live {
     struct store *st;
     const struct config *cfg;
     struct lroom *rooms;
+    struct lroom *dirty; /* rooms with committed events to deliver */
     json_t *token_cache; /* token hash -> attendee id */
     struct live_stats stats;
     bool store_ok;
     int s_load_room, s_participants, s_recent, s_client_ids, s_after, s_before, s_insert_event,
         s_insert_participant, s_participant_left, s_insert_attendee, s_find_attendee;
 };
+
+static void on_segment(void *arg);
 
 #define EVENT_COLS                                                                             \
     "seq, member_no, kind, client_msg_id, body::text, "                                        \
@@ -73,6 +91,7 @@ struct live *live_new(struct store *st, const struct config *cfg)
     lv->st = st;
     lv->cfg = cfg;
     lv->token_cache = json_object();
+    store_set_segment_cb(st, on_segment, lv);
     /* Find the meeting and its live session, opening one if none is. */
     lv->s_load_room = store_prepare(
         st,
@@ -150,6 +169,12 @@ struct live *live_new(struct store *st, const struct config *cfg)
 
 static void lroom_free(struct lroom *lr)
 {
+    for (int i = 0; i < lr->nout; i++)
+        frame_unref(lr->outbox[i]);
+    for (int i = 0; i < lr->nacks; i++)
+        json_decref(lr->acks[i].id);
+    free(lr->outbox);
+    free(lr->acks);
     for (int i = 0; i < lr->nwait; i++)
         json_decref(lr->waiters[i].id);
     free(lr->waiters);
@@ -272,7 +297,7 @@ static void fanout(struct lroom *lr, struct frame *f, int except_member)
         struct session *s = lr->conns[i];
         /* Events wait for a catch-up to reach them (they are in the ring);
          * presence and status are live and go at once. */
-        if (s->state == SESSION_JOINED && !(s->catching_up && f->inner_len) &&
+        if (s->state == SESSION_JOINED && !(s->catching_up && f->events) &&
             s->member_no != except_member)
             session_send(s, f);
     }
@@ -289,7 +314,7 @@ static void presence(struct lroom *lr, const char *action, const struct room_mem
 
 static void maybe_free(struct live *lv, struct lroom *lr)
 {
-    if (lr->nconns || lr->npend || lr->state == LR_LOADING)
+    if (lr->nconns || lr->npend || lr->dirty || lr->state == LR_LOADING)
         return;
     for (struct lroom **pp = &lv->rooms; *pp; pp = &(*pp)->next)
         if (*pp == lr) {
@@ -922,14 +947,62 @@ static void on_committed(void *arg, const struct store_result *res, int status,
     } else {
         lv->stats.events_committed++;
         room_ring_push(lr->room, p->seq, p->frame);
-        fanout(lr, p->frame, -1);
-        if (sender && sender->lroom == lr)
-            ack(sender, p->req_id, p->cmid, p->seq, false);
+        if (lr->nout == lr->outcap) {
+            lr->outcap = lr->outcap ? lr->outcap * 2 : 16;
+            lr->outbox = xrealloc(lr->outbox, (size_t)lr->outcap * sizeof(*lr->outbox));
+        }
+        lr->outbox[lr->nout++] = frame_ref(p->frame);
+        if (lr->nacks == lr->ackcap) {
+            lr->ackcap = lr->ackcap ? lr->ackcap * 2 : 16;
+            lr->acks = xrealloc(lr->acks, (size_t)lr->ackcap * sizeof(*lr->acks));
+        }
+        struct ack_out *a = &lr->acks[lr->nacks++];
+        a->sid = p->sender;
+        a->id = p->req_id ? json_incref(p->req_id) : NULL;
+        a->seq = p->seq;
+        snprintf(a->cmid, sizeof(a->cmid), "%s", p->cmid);
+        if (!lr->dirty) {
+            lr->dirty = true;
+            lr->next_dirty = lv->dirty;
+            lv->dirty = lr;
+        }
     }
     if (p->seq > lr->room->last_delivered)
         lr->room->last_delivered = p->seq;
     pending_free(p);
     maybe_free(lv, lr);
+}
+
+/* The end of a store segment: every room gets what committed in it as one
+ * frame (one write per connection however large the batch), then the acks. */
+static void on_segment(void *arg)
+{
+    struct live *lv = arg;
+    while (lv->dirty) {
+        struct lroom *lr = lv->dirty;
+        lv->dirty = lr->next_dirty;
+        lr->dirty = false;
+        if (lr->nout == 1) {
+            fanout(lr, lr->outbox[0], -1);
+        } else if (lr->nout > 1) {
+            struct frame *f = codec_frame_with_events(json_pack("{s:s}", "type", "events"),
+                                                      "events", lr->outbox, lr->nout);
+            fanout(lr, f, -1);
+            frame_unref(f);
+        }
+        for (int i = 0; i < lr->nout; i++)
+            frame_unref(lr->outbox[i]);
+        lr->nout = 0;
+        for (int i = 0; i < lr->nacks; i++) {
+            struct ack_out *a = &lr->acks[i];
+            struct session *s = session_find(a->sid);
+            if (s && s->lroom == lr)
+                ack(s, a->id, a->cmid, a->seq, false);
+            json_decref(a->id);
+        }
+        lr->nacks = 0;
+        maybe_free(lv, lr);
+    }
 }
 
 static bool retarget_pending(struct lroom *lr, struct session *s, struct msg *m, int64_t seq)

@@ -78,6 +78,8 @@ struct store {
     store_fatal_cb on_fatal;
     void (*on_migrated)(void *arg);
     void *cb_arg;
+    void (*on_segment)(void *arg);
+    void *segment_arg;
 
     bool stopping, finished, fatal;
     void (*stop_done)(void *arg);
@@ -193,6 +195,12 @@ void store_set_callbacks(struct store *st, store_state_cb on_state, store_fatal_
     st->on_fatal = on_fatal;
     st->on_migrated = on_migrated;
     st->cb_arg = arg;
+}
+
+void store_set_segment_cb(struct store *st, void (*fn)(void *arg), void *arg)
+{
+    st->on_segment = fn;
+    st->segment_arg = arg;
 }
 
 int store_prepare(struct store *st, const char *sql, int nparams)
@@ -648,6 +656,8 @@ static void segment_done(struct store *st)
         }
         req_free(r);
     }
+    if (st->on_segment)
+        st->on_segment(st->segment_arg);
     if (st->stopping && !st->q.head) {
         finish_stop(st);
         return;

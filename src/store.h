@@ -65,6 +65,9 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts,
                         const struct migration_set *migrations);
 void store_set_callbacks(struct store *st, store_state_cb on_state, store_fatal_cb on_fatal,
                          void (*on_migrated)(void *arg), void *arg);
+/* Called after the callbacks of each segment of writes have all run: lets a
+ * caller deliver a whole committed batch at once. */
+void store_set_segment_cb(struct store *st, void (*fn)(void *arg), void *arg);
 /* Register a statement before store_start(); returns its handle. */
 int store_prepare(struct store *st, const char *sql, int nparams);
 int store_start(struct store *st);

@@ -55,6 +55,8 @@ int main(void)
                  "ok");
     CHECK_EQ_STR(decode_code("not json"), "bad_json");
     CHECK_EQ_STR(decode_code("[1,2]"), "bad_frame");
+    CHECK_EQ_STR(decode_code("5"), "bad_frame");
+    CHECK_EQ_STR(decode_code("null"), "bad_frame");
     CHECK_EQ_STR(decode_code("{\"id\":1}"), "bad_frame");
     CHECK_EQ_STR(decode_code("{\"type\":3}"), "bad_frame");
     CHECK_EQ_STR(decode_code("{\"type\":\"dance\"}"), "unknown_type");
