@@ -255,7 +255,7 @@ const char *api_reply(const struct api_req *r, int *status, const char **content
 
 /* ---- routing ---- */
 
-static bool match(const char *pattern, const char *path, char params[][128], int *n)
+bool api_match(const char *pattern, const char *path, char params[][128], int *n)
 {
     *n = 0;
     while (*pattern && *path) {
@@ -303,7 +303,7 @@ static void route(struct api_req *r)
     }
     for (int t = 0; t < A.nroutes; t++)
         for (const struct api_route *rt = A.routes[t]; rt->fn; rt++) {
-            if (!match(rt->pattern, r->path, params, &n))
+            if (!api_match(rt->pattern, r->path, params, &n))
                 continue;
             path_known = true;
             if (rt->method != r->method)

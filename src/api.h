@@ -78,6 +78,10 @@ const char *api_req_peer(const struct api_req *r);
 struct store *api_store(void);
 const struct config *api_config(void);
 
+/* Does path match pattern ("/api/meetings/{}")?  Fills up to 4 parameters of
+ * at most 127 bytes each.  Pure; exposed for tests and fuzzing. */
+bool api_match(const char *pattern, const char *path, char params[][128], int *n);
+
 /* Replies; each may be called once per request. */
 void api_reply_json(struct api_req *r, int status, json_t *body /* stolen */);
 void api_reply_error(struct api_req *r, int status, const char *code, const char *message,

@@ -24,6 +24,18 @@ size_t codec_utf8_chars(const char *s, size_t len)
     return n;
 }
 
+/* Bytes of s to quote in a message: at most max, never cutting a UTF-8
+ * sequence in two (a cut one would make the whole error frame invalid). */
+static int quote_len(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
 static int bad(struct codec_error *err, const char *code, const char *field, const char *fmt,
                const char *arg)
 {
@@ -109,11 +121,261 @@ static int check_keys(json_t *root, const char *const *allowed, struct codec_err
         if (!ok) {
             err->code = "bad_field";
             err->field = NULL;
-            snprintf(err->message, sizeof(err->message), "unknown field \"%.40s\"", key);
+            snprintf(err->message, sizeof(err->message), "unknown field \"%.*s\"",
+                     quote_len(key, 40), key);
             return HV_EINVAL;
         }
     }
     return 0;
+}
+
+static int get_member(json_t *root, bool required, struct msg *m, struct codec_error *err)
+{
+    bool has = false;
+    int64_t v = 0;
+    int rc = get_seq(root, "member", 1, &has, &v, err);
+    if (rc)
+        return rc;
+    if (!has && required)
+        return bad(err, "missing_field", "member", "the field \"%s\" is required", "member");
+    if (v > 1000000)
+        return bad(err, "bad_field", "member", "the field \"%s\" is out of range", "member");
+    m->member = (int)v;
+    return 0;
+}
+
+static int get_bool(json_t *root, const char *key, bool required, bool *out,
+                    struct codec_error *err)
+{
+    int rc = 0;
+    json_t *v = member(root, key, JSON_TRUE, required, err, &rc);
+    if (!rc && v)
+        *out = json_is_true(v);
+    return rc;
+}
+
+static int get_word(json_t *root, const char *key, const char *const *allowed, struct msg *m,
+                    struct codec_error *err)
+{
+    int rc = 0;
+    json_t *v = member(root, key, JSON_STRING, true, err, &rc);
+    if (rc)
+        return rc;
+    for (int i = 0; allowed[i]; i++)
+        if (strcmp(json_string_value(v), allowed[i]) == 0) {
+            m->word = json_string_value(v);
+            return 0;
+        }
+    return bad(err, "bad_field", key, "the field \"%s\" has a value that is not allowed", key);
+}
+
+/* Text of a private message, topic, report reason or help note: optional or
+ * required, with a length limit in characters, not only white space. */
+static int get_text(json_t *root, const char *key, bool required, size_t max, struct msg *m,
+                    struct codec_error *err)
+{
+    int rc = 0;
+    json_t *v = member(root, key, JSON_STRING, required, err, &rc);
+    if (rc || !v)
+        return rc;
+    size_t chars = codec_utf8_chars(json_string_value(v), json_string_length(v));
+    if (required && (chars == 0 || only_space(json_string_value(v))))
+        return bad(err, "bad_field", key, "the field \"%s\" is empty", key);
+    if (chars > max) {
+        err->code = "too_long";
+        err->field = key;
+        snprintf(err->message, sizeof(err->message), "%s has %zu characters; the limit is %zu",
+                 key, chars, max);
+        return HV_EINVAL;
+    }
+    m->text = json_string_value(v);
+    return 0;
+}
+
+static int check_settings(json_t *obj, struct codec_error *err)
+{
+    static const char *const flags[] = {"auto_admit", "locked", "hide_members", "crosstalk",
+                                        "chat_locked", "dms", "visitors_may_post",
+                                        "end_share_at_limit", "auto_call", NULL};
+    const char *key;
+    json_t *v;
+    if (!json_object_size(obj))
+        return bad(err, "bad_field", "settings", "give at least one setting to change%s", "");
+    json_object_foreach(obj, key, v) {
+        bool known = false;
+        for (int i = 0; flags[i]; i++)
+            if (strcmp(key, flags[i]) == 0) {
+                known = true;
+                if (!json_is_boolean(v))
+                    return bad(err, "bad_field", "settings", "setting \"%s\" must be true or false",
+                               flags[i]);
+            }
+        if (strcmp(key, "slow_mode_secs") == 0) {
+            known = true;
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 3600)
+                return bad(err, "bad_field", "settings",
+                           "slow_mode_secs must be an integer from 0 to 3600%s", "");
+        }
+        if (strcmp(key, "share_limit_secs") == 0) {
+            known = true;
+            if (!json_is_integer(v) || json_integer_value(v) < 2 || json_integer_value(v) > 3600)
+                return bad(err, "bad_field", "settings",
+                           "share_limit_secs must be an integer from 2 to 3600%s", "");
+        }
+        if (!known) {
+            err->code = "bad_field";
+            err->field = "settings";
+            snprintf(err->message, sizeof(err->message), "unknown setting \"%.*s\"",
+                     quote_len(key, 40), key);
+            return HV_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* The chairing frames.  Returns 1 when t is none of them. */
+static int decode_chair(json_t *root, const char *t, const struct codec_limits *lim,
+                        struct msg *m, struct codec_error *err)
+{
+    static const char *const none[] = {NULL};
+    int rc;
+    bool has = false;
+
+    if (strcmp(t, "start") == 0 || strcmp(t, "end") == 0 || strcmp(t, "end_share") == 0) {
+        m->type = t[0] == 's' ? MSG_START : strcmp(t, "end") == 0 ? MSG_END : MSG_END_SHARE;
+        return check_keys(root, none, err);
+    }
+    if (strcmp(t, "admit") == 0) {
+        static const char *const keys[] = {"member", "all", NULL};
+        m->type = MSG_ADMIT;
+        if ((rc = check_keys(root, keys, err)) || (rc = get_member(root, false, m, err)) ||
+            (rc = get_bool(root, "all", false, &m->flag, err)))
+            return rc;
+        if (!m->member == !m->flag)
+            return bad(err, "bad_field", "member", "give either member or all: true%s", "");
+        return 0;
+    }
+    if (strcmp(t, "send_to_waiting") == 0 || strcmp(t, "hand_over") == 0) {
+        static const char *const keys[] = {"member", NULL};
+        m->type = t[0] == 's' ? MSG_SEND_TO_WAITING : MSG_HAND_OVER;
+        if ((rc = check_keys(root, keys, err)))
+            return rc;
+        return get_member(root, true, m, err);
+    }
+    if (strcmp(t, "call") == 0) {
+        static const char *const keys[] = {"member", NULL};
+        m->type = MSG_CALL;
+        if ((rc = check_keys(root, keys, err)))
+            return rc;
+        return get_member(root, false, m, err);
+    }
+    if (strcmp(t, "settings") == 0) {
+        static const char *const keys[] = {"settings", NULL};
+        m->type = MSG_SETTINGS;
+        if ((rc = check_keys(root, keys, err)))
+            return rc;
+        json_t *v = member(root, "settings", JSON_OBJECT, true, err, &rc);
+        if (rc || (rc = check_settings(v, err)))
+            return rc;
+        m->settings = v;
+        return 0;
+    }
+    if (strcmp(t, "hand") == 0) {
+        static const char *const keys[] = {"raised", NULL};
+        m->type = MSG_HAND;
+        if ((rc = check_keys(root, keys, err)))
+            return rc;
+        return get_bool(root, "raised", true, &m->flag, err);
+    }
+    if (strcmp(t, "reading") == 0) {
+        static const char *const keys[] = {"action", NULL};
+        static const char *const actions[] = {"next", "previous", "skip", NULL};
+        m->type = MSG_READING;
+        if ((rc = check_keys(root, keys, err)))
+            return rc;
+        return get_word(root, "action", actions, m, err);
+    }
+    if (strcmp(t, "topic") == 0) {
+        static const char *const keys[] = {"text", NULL};
+        m->type = MSG_TOPIC;
+        if ((rc = check_keys(root, keys, err)))
+            return rc;
+        json_t *v = member(root, "text", JSON_STRING, true, err, &rc);
+        if (rc)
+            return rc;
+        if (codec_utf8_chars(json_string_value(v), json_string_length(v)) > 200) {
+            err->code = "too_long";
+            err->field = "text";
+            snprintf(err->message, sizeof(err->message), "a topic has at most 200 characters");
+            return HV_EINVAL;
+        }
+        m->text = json_string_value(v);
+        return 0;
+    }
+    if (strcmp(t, "mute") == 0) {
+        static const char *const keys[] = {"member", "muted", NULL};
+        m->type = MSG_MUTE;
+        if ((rc = check_keys(root, keys, err)) || (rc = get_member(root, true, m, err)))
+            return rc;
+        return get_bool(root, "muted", true, &m->flag, err);
+    }
+    if (strcmp(t, "remove") == 0) {
+        static const char *const keys[] = {"member", "ban", NULL};
+        static const char *const bans[] = {"none", "session", "forever", NULL};
+        m->type = MSG_REMOVE;
+        if ((rc = check_keys(root, keys, err)) || (rc = get_member(root, true, m, err)))
+            return rc;
+        if (!json_object_get(root, "ban")) {
+            m->word = "none";
+            return 0;
+        }
+        return get_word(root, "ban", bans, m, err);
+    }
+    if (strcmp(t, "delete") == 0 || strcmp(t, "report") == 0) {
+        static const char *const dkeys[] = {"seq", NULL};
+        static const char *const rkeys[] = {"seq", "reason", NULL};
+        m->type = t[0] == 'd' ? MSG_DELETE : MSG_REPORT;
+        if ((rc = check_keys(root, m->type == MSG_DELETE ? dkeys : rkeys, err)) ||
+            (rc = get_seq(root, "seq", 1, &has, &m->target_seq, err)))
+            return rc;
+        if (!has)
+            return bad(err, "missing_field", "seq", "the field \"%s\" is required", "seq");
+        return m->type == MSG_REPORT ? get_text(root, "reason", false, 500, m, err) : 0;
+    }
+    if (strcmp(t, "grant") == 0) {
+        static const char *const keys[] = {"member", "role", NULL};
+        static const char *const roles[] = {"co-chair", "greeter", "attendee", NULL};
+        m->type = MSG_GRANT;
+        if ((rc = check_keys(root, keys, err)) || (rc = get_member(root, true, m, err)))
+            return rc;
+        return get_word(root, "role", roles, m, err);
+    }
+    if (strcmp(t, "private") == 0) {
+        static const char *const keys[] = {"to", "text", NULL};
+        m->type = MSG_PRIVATE;
+        if ((rc = check_keys(root, keys, err)))
+            return rc;
+        json_t *to = json_object_get(root, "to");
+        if (!to)
+            return bad(err, "missing_field", "to", "the field \"%s\" is required", "to");
+        if (json_is_string(to) && strcmp(json_string_value(to), "chairs") == 0) {
+            m->to_chairs = true;
+        } else if (json_is_integer(to) && json_integer_value(to) >= 1 &&
+                   json_integer_value(to) <= 1000000) {
+            m->member = (int)json_integer_value(to);
+        } else {
+            return bad(err, "bad_field", "to", "to must be \"chairs\" or a member number%s", "");
+        }
+        return get_text(root, "text", true, (size_t)lim->max_text_chars, m, err);
+    }
+    if (strcmp(t, "help") == 0) {
+        static const char *const keys[] = {"text", NULL};
+        m->type = MSG_HELP;
+        if ((rc = check_keys(root, keys, err)))
+            return rc;
+        return get_text(root, "text", false, 500, m, err);
+    }
+    return 1;
 }
 
 int codec_decode(const char *data, size_t len, const struct codec_limits *lim, struct msg *m,
@@ -264,10 +526,14 @@ int codec_decode(const char *data, size_t len, const struct codec_limits *lim, s
             goto out;
         }
         m->limit = (int)limit;
+    } else if ((rc = decode_chair(root, t, lim, m, err)) != 1) {
+        goto out;
     } else {
+        rc = 0;
         err->code = "unknown_type";
         err->field = "type";
-        snprintf(err->message, sizeof(err->message), "unknown frame type \"%.40s\"", t);
+        snprintf(err->message, sizeof(err->message), "unknown frame type \"%.*s\"",
+                 quote_len(t, 40), t);
         rc = HV_EINVAL;
     }
 out:
@@ -294,7 +560,12 @@ void codec_error_cleanup(struct codec_error *err)
 
 struct frame *codec_frame(json_t *obj)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
+    static const char fallback[] =
+        "{\"type\":\"error\",\"code\":\"internal\",\"message\":\"the server could not encode "
+        "its answer\"}";
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    if (!text) /* a value jansson refused (never expected): say so, never crash */
+        return frame_new(fallback, sizeof(fallback) - 1);
     struct frame *f = frame_new(text, strlen(text));
     free(text);
     json_decref(obj);

@@ -17,7 +17,13 @@
 
 struct frame;
 
-enum msg_type { MSG_HELLO, MSG_JOIN, MSG_LEAVE, MSG_SAY, MSG_REACT, MSG_HISTORY, MSG_PING };
+enum msg_type {
+    MSG_HELLO, MSG_JOIN, MSG_LEAVE, MSG_SAY, MSG_REACT, MSG_HISTORY, MSG_PING,
+    /* running a session */
+    MSG_START, MSG_END, MSG_ADMIT, MSG_SEND_TO_WAITING, MSG_SETTINGS, MSG_HAND, MSG_CALL,
+    MSG_END_SHARE, MSG_READING, MSG_TOPIC, MSG_MUTE, MSG_REMOVE, MSG_DELETE, MSG_GRANT,
+    MSG_HAND_OVER, MSG_PRIVATE, MSG_REPORT, MSG_HELP,
+};
 
 struct codec_limits {
     int max_text_chars;
@@ -37,6 +43,11 @@ struct msg {
     const char *text;              /* say */
     int64_t target_seq;            /* react */
     const char *reaction;          /* react */
+    int member;                    /* admit, mute, remove, grant, call, ... (0: none) */
+    bool flag;                     /* hand: raised; mute: muted; admit: all */
+    const char *word;              /* reading action, remove ban, grant role */
+    json_t *settings;              /* settings: the validated object (borrowed) */
+    bool to_chairs;                /* private: to the chairs, not a member */
 };
 
 struct codec_error {

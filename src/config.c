@@ -77,6 +77,9 @@ static const struct directive directives[] = {
      "Recent events sent with the join snapshot."},
     {"rooms.recent_events", T_INT, F(rooms_recent_events), 16, 1000000, "1000", false,
      "Recent events of each live session kept in memory for joins and resumes."},
+    {"rooms.reconnect_grace_secs", T_INT, F(rooms_reconnect_grace_secs), 0, 3600, "120", false,
+     "Someone whose connection drops and who is back within this time skips the waiting room "
+     "and keeps their place in the share queue."},
     {"identity.token_ttl_days", T_INT, F(identity_token_ttl_days), 1, 3650, "30", false,
      "Days an attendee token stays valid."},
     {"identity.account_token_ttl_days", T_INT, F(identity_account_token_ttl_days), 1, 365, "7",
@@ -354,16 +357,13 @@ static int load_object(struct config *cfg, json_t *obj, const char *prefix, cons
     return 0;
 }
 
-int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+static int load_root(struct config *cfg, json_t *root, json_error_t *jerr, const char *path,
+                     char *err, size_t errlen)
 {
-    json_error_t jerr;
-    json_t *root = NULL;
     int rc = HV_EINVAL;
-
-    root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        util_err(err, errlen, "%s: line %d, column %d: %s", path, jerr.line, jerr.column,
-                 jerr.text);
+        util_err(err, errlen, "%s: line %d, column %d: %s", path, jerr->line, jerr->column,
+                 jerr->text);
         goto out;
     }
     if (!json_is_object(root)) {
@@ -374,6 +374,21 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 out:
     json_decref(root);
     return rc;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    return load_root(cfg, root, &jerr, path, err, errlen);
+}
+
+int config_load_buffer(struct config *cfg, const char *text, size_t len, const char *source,
+                       char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    return load_root(cfg, root, &jerr, source, err, errlen);
 }
 
 int config_load_env(struct config *cfg, char *err, size_t errlen)

@@ -43,6 +43,7 @@ struct config {
     int ws_max_bad_frames;
     int rooms_history_on_join;
     int rooms_recent_events;
+    int rooms_reconnect_grace_secs;
     int identity_token_ttl_days;
     int identity_account_token_ttl_days;
     int identity_login_failures_per_account;
@@ -56,6 +57,9 @@ void config_cleanup(struct config *cfg);
 
 /* Apply a JSON file.  Returns 0, or HV_EINVAL with err filled. */
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+/* Apply a JSON document held in memory; source names it in errors. */
+int config_load_buffer(struct config *cfg, const char *text, size_t len, const char *source,
+                       char *err, size_t errlen);
 /* Apply HAVEN_* variables from the process environment. */
 int config_load_env(struct config *cfg, char *err, size_t errlen);
 /* Set one key from text, as a flag does.  flag is the option name without the

@@ -12,72 +12,7 @@
 #include "session.h"
 #include "util.h"
 #include "version.h"
-
-#define CATCHUP_PAGE 500
-#define TOKEN_CACHE_MAX 100000
-
-enum lroom_state { LR_LOADING, LR_READY, LR_NOT_FOUND, LR_FAILED };
-
-/* An event given a seq and waiting for its commit. */
-struct pending {
-    struct pending *next;
-    struct lroom *lr;
-    int64_t seq;
-    struct frame *frame;
-    uint64_t sender;  /* session to acknowledge */
-    json_t *req_id;   /* the request's id, or NULL */
-    int member_no;
-    char cmid[65];
-};
-
-/* An ack to send once the batch holding its event has been delivered. */
-struct ack_out {
-    uint64_t sid;
-    json_t *id;
-    int64_t seq;
-    char cmid[65];
-};
-
-struct waiter {
-    uint64_t sid;
-    json_t *id;
-    bool has_after;
-    int64_t after;
-};
-
-struct lroom {
-    struct lroom *next;
-    struct live *lv;
-    struct room *room;
-    enum lroom_state state;
-    int loads; /* reads outstanding while loading */
-    bool load_failed;
-    struct session **conns; /* attached sessions */
-    int nconns, cap;
-    struct pending *pend_head, *pend_tail;
-    int npend;
-    struct waiter *waiters;
-    int nwait;
-    /* Committed in the current store segment, delivered at its end. */
-    struct frame **outbox;
-    int nout, outcap;
-    struct ack_out *acks;
-    int nacks, ackcap;
-    struct lroom *next_dirty;
-    bool dirty;
-};
-
-struct live {
-    struct store *st;
-    const struct config *cfg;
-    struct lroom *rooms;
-    struct lroom *dirty; /* rooms with committed events to deliver */
-    json_t *token_cache; /* token hash -> attendee id */
-    struct live_stats stats;
-    bool store_ok;
-    int s_load_room, s_participants, s_recent, s_client_ids, s_after, s_before, s_insert_event,
-        s_insert_participant, s_participant_left, s_insert_attendee, s_find_attendee;
-};
+#include "live_int.h"
 
 static void on_segment(void *arg);
 
@@ -85,9 +20,10 @@ static void on_segment(void *arg);
     "seq, member_no, kind, client_msg_id, body::text, "                                        \
     "(extract(epoch FROM created_at) * 1000)::bigint"
 
-struct live *live_new(struct store *st, const struct config *cfg)
+struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cfg)
 {
     struct live *lv = xcalloc(1, sizeof(*lv));
+    lv->loop = loop;
     lv->st = st;
     lv->cfg = cfg;
     lv->token_cache = json_object();
@@ -95,15 +31,36 @@ struct live *live_new(struct store *st, const struct config *cfg)
     /* Find the meeting and its live session, opening one if none is. */
     lv->s_load_room = store_prepare(
         st,
-        "WITH m AS (SELECT id, name FROM meetings WHERE slug = $1),"
+        "WITH m AS (SELECT id, name, types, record_transcripts, retention_days,"
+        "   transcript_readers, share_time_limit_secs, format, resources, contribution_url"
+        "   FROM meetings WHERE slug = $1),"
         " ins AS (INSERT INTO sessions (meeting_id) SELECT id FROM m"
         "   ON CONFLICT (meeting_id) WHERE ended_at IS NULL DO NOTHING"
-        "   RETURNING id, started_at)"
-        " SELECT m.id, m.name, s.id, (extract(epoch FROM s.started_at) * 1000)::bigint"
-        " FROM m, (SELECT id, started_at FROM ins UNION ALL"
-        "   SELECT id, started_at FROM sessions"
+        "   RETURNING id, started_at, phase, settings, topic)"
+        " SELECT m.id, m.name, s.id, (extract(epoch FROM s.started_at) * 1000)::bigint,"
+        "   'C' = ANY (m.types), 'XT' = ANY (m.types), m.record_transcripts, m.retention_days,"
+        "   m.transcript_readers, m.share_time_limit_secs, m.format::text, m.resources::text,"
+        "   m.contribution_url, s.phase, s.settings::text, s.topic,"
+        "   EXISTS (SELECT 1 FROM meeting_roles r WHERE r.meeting_id = m.id"
+        "     AND r.role IN ('chair', 'co-chair'))"
+        " FROM m, (SELECT id, started_at, phase, settings, topic FROM ins UNION ALL"
+        "   SELECT id, started_at, phase, settings, topic FROM sessions"
         "   WHERE meeting_id = (SELECT id FROM m) AND ended_at IS NULL) s LIMIT 1",
         1);
+    lv->s_session_state = store_prepare(
+        st, "UPDATE sessions SET phase = $2, settings = $3::jsonb, topic = $4 WHERE id = $1", 4);
+    lv->s_redact = store_prepare(
+        st, "UPDATE events SET body = $3::jsonb WHERE session_id = $1 AND seq = $2", 3);
+    lv->s_ban = store_prepare(st,
+                              "INSERT INTO bans (meeting_id, attendee_id, session_id)"
+                              " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                              3);
+    lv->s_bans = store_prepare(st,
+                               "SELECT attendee_id FROM bans WHERE meeting_id = $1"
+                               " AND (session_id IS NULL OR session_id = $2)",
+                               2);
+    lv->s_end_session = store_prepare(
+        st, "UPDATE sessions SET ended_at = now(), phase = 'closed' WHERE id = $1", 1);
     lv->s_participants = store_prepare(
         st,
         "SELECT member_no, coalesce(attendee_id, ''), display_name, role FROM participants"
@@ -167,7 +124,7 @@ struct live *live_new(struct store *st, const struct config *cfg)
     return lv;
 }
 
-static void lroom_free(struct lroom *lr)
+static void lroom_release(struct lroom *lr)
 {
     for (int i = 0; i < lr->nout; i++)
         frame_unref(lr->outbox[i]);
@@ -180,7 +137,22 @@ static void lroom_free(struct lroom *lr)
     free(lr->waiters);
     free(lr->conns);
     room_free(lr->room);
+    json_decref(lr->format);
+    json_decref(lr->resources);
+    json_decref(lr->banned);
+    free(lr->contribution_url);
     free(lr);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    lroom_release(h->data);
+}
+
+/* The room's timer is a libuv handle: it is freed in its close callback. */
+static void lroom_free(struct lroom *lr)
+{
+    uv_close((uv_handle_t *)&lr->timer, on_timer_closed);
 }
 
 static void pending_free(struct pending *p)
@@ -202,10 +174,24 @@ void live_free(struct live *lv)
             lr->pend_head = p->next;
             pending_free(p);
         }
-        lroom_free(lr);
+        lroom_release(lr);
     }
     json_decref(lv->token_cache);
     free(lv);
+}
+
+void live_stop(struct live *lv)
+{
+    while (lv->rooms) {
+        struct lroom *lr = lv->rooms;
+        lv->rooms = lr->next;
+        while (lr->pend_head) {
+            struct pending *p = lr->pend_head;
+            lr->pend_head = p->next;
+            pending_free(p);
+        }
+        lroom_free(lr);
+    }
 }
 
 int live_slug_valid(const char *slug)
@@ -236,30 +222,60 @@ void live_get_stats(const struct live *lv, struct live_stats *out)
 
 /* ---- small helpers ---- */
 
-static void send_frame(struct session *s, json_t *obj)
+void live__send(struct session *s, json_t *obj)
 {
     struct frame *f = codec_frame(obj);
     session_send(s, f);
     frame_unref(f);
 }
 
-static json_t *with_id(json_t *obj, json_t *id)
+json_t *live__with_id(json_t *obj, json_t *id)
 {
     if (id)
         json_object_set(obj, "id", id);
     return obj;
 }
 
-static void unavailable(struct session *s, json_t *id)
+void live__error(struct session *s, json_t *id, const char *code, const char *message)
+{
+    session_send_error(s, id, code, message, NULL, -1);
+}
+
+void live__unavailable(struct session *s, json_t *id)
 {
     session_send_error(s, id, "store_unavailable",
                        "the meeting's history is unavailable right now; try again shortly",
                        NULL, 1000);
 }
 
-static json_t *member_json(const struct room_member *m)
+enum chair_rank live__rank(const struct lroom *lr, const struct room_member *m)
 {
-    return json_pack("{s:i, s:s, s:s}", "member", m->no, "name", m->name, "role", m->role);
+    const struct chair *c = &lr->chair;
+    if (m->no == c->chair_member || strcmp(m->role, "admin") == 0)
+        return RANK_CHAIR;
+    if (strcmp(m->granted, "attendee") == 0)
+        return strcmp(m->role, "visitor") == 0 ? RANK_VISITOR : RANK_ATTENDEE;
+    if (chair_is_cochair(c, m->no) || strcmp(m->role, "co-chair") == 0 ||
+        strcmp(m->role, "chair") == 0 || strcmp(m->granted, "co-chair") == 0)
+        return RANK_COCHAIR;
+    if (strcmp(m->role, "greeter") == 0 || strcmp(m->granted, "greeter") == 0)
+        return RANK_GREETER;
+    return strcmp(m->role, "visitor") == 0 ? RANK_VISITOR : RANK_ATTENDEE;
+}
+
+const char *live__role(const struct lroom *lr, const struct room_member *m)
+{
+    if (m->no == lr->chair.chair_member)
+        return "chair";
+    if (strcmp(m->role, "admin") == 0)
+        return "admin";
+    return chair_rank_name(live__rank(lr, m));
+}
+
+json_t *live__member_json(const struct lroom *lr, const struct room_member *m)
+{
+    return json_pack("{s:i, s:s, s:s}", "member", m->no, "name", m->name, "role",
+                     live__role(lr, m));
 }
 
 /* The Event object for stored or new fields; body is borrowed. */
@@ -267,9 +283,12 @@ static json_t *event_json(struct room *r, int64_t seq, int64_t ts, const char *k
                           const char *cmid, json_t *body)
 {
     struct room_member *m = room_member_by_no(r, member_no);
-    json_t *e = json_pack("{s:I, s:I, s:s, s:{s:i, s:s}}", "seq", (json_int_t)seq, "ts",
-                          (json_int_t)ts, "kind", kind, "from", "member", member_no, "name",
-                          m ? m->name : "");
+    json_t *e = json_pack("{s:I, s:I, s:s}", "seq", (json_int_t)seq, "ts", (json_int_t)ts, "kind",
+                          kind);
+    /* Events of the server itself (a share's time) have no author. */
+    if (member_no > 0)
+        json_object_set_new(e, "from", json_pack("{s:i, s:s}", "member", member_no, "name",
+                                                 m && *m->name ? m->name : "?"));
     if (cmid)
         json_object_set_new(e, "client_msg_id", json_string(cmid));
     if (json_is_object(body))
@@ -291,10 +310,13 @@ static struct frame *row_frame(struct room *r, const struct store_result *res, i
     return codec_event_frame(e);
 }
 
-static void fanout(struct lroom *lr, struct frame *f, int except_member)
+void live__fanout(struct lroom *lr, struct frame *f, int except_member)
 {
     for (int i = 0; i < lr->nconns; i++) {
         struct session *s = lr->conns[i];
+        struct room_member *m = room_member_by_no(lr->room, s->member_no);
+        if (!m || !m->admitted)
+            continue; /* the waiting room sees nothing of the meeting */
         /* Events wait for a catch-up to reach them (they are in the ring);
          * presence and status are live and go at once. */
         if (s->state == SESSION_JOINED && !(s->catching_up && f->events) &&
@@ -306,9 +328,19 @@ static void fanout(struct lroom *lr, struct frame *f, int except_member)
 static void presence(struct lroom *lr, const char *action, const struct room_member *m)
 {
     json_t *o = json_pack("{s:s, s:s, s:o}", "type", "presence", "action", action, "member",
-                          member_json(m));
+                          live__member_json(lr, m));
     struct frame *f = codec_frame(o);
-    fanout(lr, f, m->no);
+    for (int i = 0; i < lr->nconns; i++) {
+        struct session *s = lr->conns[i];
+        struct room_member *to = room_member_by_no(lr->room, s->member_no);
+        if (s->state != SESSION_JOINED || !to || !to->admitted || to->no == m->no)
+            continue;
+        /* A hidden member list hides comings and goings too, except from
+         * those who run the room. */
+        if (lr->chair.set.hide_members && live__rank(lr, to) < RANK_GREETER)
+            continue;
+        session_send(s, f);
+    }
     frame_unref(f);
 }
 
@@ -351,7 +383,7 @@ static void load_finished(struct lroom *lr)
             if (lr->state == LR_READY)
                 do_join(lv, s, w[i].id, w[i].has_after, w[i].after);
             else if (lr->state == LR_FAILED)
-                unavailable(s, w[i].id);
+                live__unavailable(s, w[i].id);
         }
         json_decref(w[i].id);
     }
@@ -428,6 +460,50 @@ static void load_read(struct lroom *lr, int stmt, int n, const char *const *para
     }
 }
 
+static void on_bans(void *arg, const struct store_result *res, int status, const char *errmsg)
+{
+    struct lroom *lr = arg;
+    lr->loads--;
+    if (status)
+        lr->load_failed = true;
+    else
+        for (int i = 0; i < store_result_rows(res); i++)
+            json_object_set_new(lr->banned, store_result_value(res, i, 0), json_true());
+    load_finished(lr);
+}
+
+static bool tf(const char *v)
+{
+    return v && strcmp(v, "t") == 0;
+}
+
+static void load_settings(struct lroom *lr, const char *text)
+{
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    struct chair_settings *st = &lr->chair.set;
+    json_t *v;
+#define FLAG(name)                                                                             \
+    if ((v = json_object_get(o, #name)) && json_is_boolean(v))                                 \
+        st->name = json_is_true(v);
+    FLAG(auto_admit)
+    FLAG(locked)
+    FLAG(hide_members)
+    FLAG(crosstalk)
+    FLAG(chat_locked)
+    FLAG(dms)
+    FLAG(visitors_may_post)
+    FLAG(end_share_at_limit)
+    FLAG(auto_call)
+#undef FLAG
+    if ((v = json_object_get(o, "slow_mode_secs")) && json_is_integer(v))
+        st->slow_mode_secs = (int)json_integer_value(v);
+    if ((v = json_object_get(o, "share_limit_secs")) && json_is_integer(v))
+        st->share_limit_secs = (int)json_integer_value(v);
+    if ((v = json_object_get(o, "reading")) && json_is_integer(v))
+        lr->chair.reading = (int)json_integer_value(v);
+    json_decref(o);
+}
+
 static void on_room_row(void *arg, const struct store_result *res, int status, const char *errmsg)
 {
     struct lroom *lr = arg;
@@ -443,15 +519,42 @@ static void on_room_row(void *arg, const struct store_result *res, int status, c
         r->meeting_name = xstrdup(store_result_value(res, 0, 1));
         r->session_id = store_result_int(res, 0, 2);
         r->started_at_ms = store_result_int(res, 0, 3);
-        char sid[24], limit[24];
+        lr->closed_meeting = tf(store_result_value(res, 0, 4));
+        bool crosstalk = tf(store_result_value(res, 0, 5)); /* XT: crosstalk permitted */
+        lr->record = tf(store_result_value(res, 0, 6));
+        lr->retention_days = (int)store_result_int(res, 0, 7);
+        snprintf(lr->readers, sizeof(lr->readers), "%s", store_result_value(res, 0, 8));
+        chair_init(&lr->chair, (int)store_result_int(res, 0, 9), crosstalk);
+        json_decref(lr->format);
+        json_decref(lr->resources);
+        lr->format = json_loads(store_result_value(res, 0, 10), 0, NULL);
+        lr->resources = json_loads(store_result_value(res, 0, 11), 0, NULL);
+        free(lr->contribution_url);
+        lr->contribution_url = xstrdup(store_result_value(res, 0, 12));
+        const char *phase = store_result_value(res, 0, 13);
+        lr->chair.phase = strcmp(phase, "open") == 0 ? PHASE_OPEN : PHASE_WAITING;
+        if (!tf(store_result_value(res, 0, 16))) {
+            /* Nobody is named to chair this meeting: it runs itself, open
+             * from the start and letting everyone in. */
+            lr->chair.phase = PHASE_OPEN;
+            lr->chair.set.auto_admit = true;
+        }
+        load_settings(lr, store_result_value(res, 0, 14));
+        free(r->topic);
+        r->topic = store_result_value(res, 0, 15) ? xstrdup(store_result_value(res, 0, 15)) : NULL;
+
+        char sid[24], mid[24], limit[24];
         snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+        snprintf(mid, sizeof(mid), "%lld", (long long)r->meeting_id);
         snprintf(limit, sizeof(limit), "%d", lv->cfg->rooms_recent_events);
         const char *p1[] = {sid};
         const char *p2[] = {sid, limit};
+        const char *pb[] = {mid, sid};
         /* Participants first: the events' "from" names come from them. */
         load_read(lr, lv->s_participants, 1, p1, on_participants);
         load_read(lr, lv->s_recent, 2, p2, on_recent);
         load_read(lr, lv->s_client_ids, 1, p1, on_client_ids);
+        load_read(lr, lv->s_bans, 2, pb, on_bans);
     }
     load_finished(lr);
 }
@@ -471,6 +574,8 @@ static void load(struct live *lv, struct lroom *lr)
     lr->room = room_new(slug, lv->cfg->rooms_recent_events);
     lr->state = LR_LOADING;
     lr->load_failed = false;
+    json_decref(lr->banned);
+    lr->banned = json_object();
     const char *params[] = {slug};
     load_read(lr, lv->s_load_room, 1, params, on_room_row);
     free(slug);
@@ -483,6 +588,9 @@ void live_attach(struct live *lv, struct session *s, const char *slug)
     if (!lr) {
         lr = xcalloc(1, sizeof(*lr));
         lr->lv = lv;
+        lr->banned = json_object();
+        uv_timer_init(lv->loop, &lr->timer);
+        lr->timer.data = lr;
         lr->room = room_new(slug, 1);
         lr->state = LR_FAILED;
         lr->next = lv->rooms;
@@ -515,11 +623,17 @@ static void member_left(struct live *lv, struct lroom *lr, struct session *s)
         return;
     if (--m->conns > 0)
         return;
-    presence(lr, "leave", m);
+    m->left_ms = util_wall_ms();
+    if (m->admitted) {
+        presence(lr, "leave", m);
+        live__chair_member_left(lr, m);
+    } else {
+        live__broadcast_state(lr); /* the waiting room changed */
+    }
     char sid[24], no[16], ts[24];
     snprintf(sid, sizeof(sid), "%lld", (long long)lr->room->session_id);
     snprintf(no, sizeof(no), "%d", m->no);
-    snprintf(ts, sizeof(ts), "%lld", (long long)util_wall_ms());
+    snprintf(ts, sizeof(ts), "%lld", (long long)m->left_ms);
     const char *params[] = {sid, no, ts};
     /* Attendance is a record kept on a best-effort basis: when the queue is
      * full it is skipped rather than refusing the person's leave. */
@@ -569,7 +683,7 @@ static void welcome(struct live *lv, struct session *s, json_t *id, const char *
                           lv->cfg->ws_max_text_chars, "rate_per_sec", lv->cfg->ws_rate_per_sec,
                           "rate_burst", lv->cfg->ws_rate_burst, "warnings", warnings);
     s->state = SESSION_HELLO;
-    send_frame(s, with_id(o, id));
+    live__send(s, live__with_id(o, id));
 }
 
 static void remember_token(struct live *lv, const char *hash, const char *attendee_id)
@@ -589,7 +703,7 @@ static void on_find_attendee(void *arg, const struct store_result *res, int stat
         goto out;
     if (status) {
         s->state = SESSION_NEW;
-        unavailable(s, h->id);
+        live__unavailable(s, h->id);
         goto out;
     }
     if (store_result_rows(res) == 0) {
@@ -681,7 +795,7 @@ static void on_hello(struct live *lv, struct session *s, struct msg *m)
             s->state = SESSION_NEW;
             json_decref(h->id);
             free(h);
-            unavailable(s, m->id);
+            live__unavailable(s, m->id);
         }
         return;
     }
@@ -704,7 +818,7 @@ static void on_hello(struct live *lv, struct session *s, struct msg *m)
         s->attendee_id[0] = '\0';
         json_decref(h->id);
         free(h);
-        unavailable(s, m->id);
+        live__unavailable(s, m->id);
     }
 }
 
@@ -738,7 +852,7 @@ static void on_catchup_rows(void *arg, const struct store_result *res, int statu
     if (status) {
         /* The database went away mid-resume: the client cannot be given a
          * gapless stream now, so it is sent back to resume again later. */
-        unavailable(s, NULL);
+        live__unavailable(s, NULL);
         session_close_gently(s, 1013, "history unavailable, resume later");
         return;
     }
@@ -785,59 +899,50 @@ static void catchup_step(struct live *lv, struct session *s)
     const char *params[] = {sid, after, upto, limit};
     if (store_exec(lv->st, lv->s_after, STORE_READ, 4, params, on_catchup_rows, c)) {
         free(c);
-        unavailable(s, NULL);
+        live__unavailable(s, NULL);
         session_close_gently(s, 1013, "history unavailable, resume later");
     }
 }
 
-static void do_join(struct live *lv, struct session *s, json_t *id, bool has_after, int64_t after)
+static json_t *meeting_json(const struct lroom *lr)
+{
+    const struct room *r = lr->room;
+    json_t *titles = json_array();
+    size_t k;
+    json_t *reading;
+    json_array_foreach(lr->format, k, reading)
+        json_array_append(titles, json_object_get(reading, "title"));
+    /* What is kept, and who may read it, told to everyone on joining. */
+    return json_pack("{s:s, s:s, s:b, s:O, s:o, s:s, s:{s:b, s:i, s:s}}", "slug", r->slug, "name",
+                     r->meeting_name ? r->meeting_name : "", "closed", lr->closed_meeting,
+                     "resources", lr->resources ? lr->resources : json_array(), "format_titles",
+                     titles, "contribution_url",
+                     lr->contribution_url ? lr->contribution_url : "", "records", "kept",
+                     lr->record, "retention_days", lr->retention_days, "readers", lr->readers);
+}
+
+/* The joined snapshot, for an admitted member's connection. */
+static void send_snapshot(struct live *lv, struct session *s, json_t *id, bool has_after,
+                          int64_t after)
 {
     struct lroom *lr = s->lroom;
     struct room *r = lr->room;
-    struct room_member *m = room_member_by_attendee(r, s->attendee_id);
-    bool is_new = !m;
-
-    if (is_new) {
-        char sid[24], no[16], ts[24];
-        if (!store_has_room(lv->st, 1)) {
-            unavailable(s, id);
-            return;
-        }
-        m = room_member_add(r, 0, s->attendee_id, s->name, s->role);
-        snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
-        snprintf(no, sizeof(no), "%d", m->no);
-        snprintf(ts, sizeof(ts), "%lld", (long long)util_wall_ms());
-        const char *params[] = {sid, no, s->attendee_id, s->name, s->role, ts};
-        store_exec(lv->st, lv->s_insert_participant, STORE_WRITE, 6, params, NULL, NULL);
-    }
-    if (!is_new)
-        snprintf(m->role, sizeof(m->role), "%s", s->role); /* roles may change between visits */
-    s->member_no = m->no;
-    s->state = SESSION_JOINED;
-    if (m->conns++ == 0) {
-        presence(lr, "join", m);
-        if (!is_new) {
-            char sid[24], no[16];
-            snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
-            snprintf(no, sizeof(no), "%d", m->no);
-            const char *params[] = {sid, no, NULL};
-            store_exec(lv->st, lv->s_participant_left, STORE_WRITE, 3, params, NULL, NULL);
-        }
-    }
-
+    struct room_member *m = room_member_by_no(r, s->member_no);
+    bool sees_members = !lr->chair.set.hide_members || live__rank(lr, m) >= RANK_GREETER;
     json_t *members = json_array();
     for (int i = 0; i < r->nmembers; i++)
-        if (r->members[i].conns > 0)
-            json_array_append_new(members, member_json(&r->members[i]));
+        if (r->members[i].conns > 0 && r->members[i].admitted &&
+            (sees_members || r->members[i].no == m->no))
+            json_array_append_new(members, live__member_json(lr, &r->members[i]));
     json_t *o = json_pack(
-        "{s:s, s:{s:s, s:s}, s:{s:I, s:I, s:I}, s:o, s:o, s:n, s:s}", "type", "joined",
-        "meeting", "slug", r->slug, "name", r->meeting_name ? r->meeting_name : "", "session",
-        "id", (json_int_t)r->session_id, "started_at", (json_int_t)r->started_at_ms, "last_seq",
-        (json_int_t)r->last_delivered, "you", member_json(m), "members", members, "topic",
-        "store", lv->store_ok ? "ok" : "paused");
+        "{s:s, s:o, s:{s:I, s:I, s:I}, s:o, s:o, s:n, s:s, s:o}", "type", "joined", "meeting",
+        meeting_json(lr), "session", "id", (json_int_t)r->session_id, "started_at",
+        (json_int_t)r->started_at_ms, "last_seq", (json_int_t)r->last_delivered, "you",
+        live__member_json(lr, m), "members", members, "topic", "store",
+        lv->store_ok ? "ok" : "paused", "state", live__state_json(lr));
     if (r->topic)
         json_object_set_new(o, "topic", json_string(r->topic));
-    with_id(o, id);
+    live__with_id(o, id);
 
     int cap = r->ring_len ? r->ring_len : 1;
     struct frame **fs = xcalloc((size_t)cap, sizeof(*fs));
@@ -860,6 +965,148 @@ static void do_join(struct live *lv, struct session *s, json_t *id, bool has_aft
         s->catching_up = true;
         s->catch_seq = after;
         catchup_step(lv, s);
+    }
+    if (live__rank(lr, m) >= RANK_GREETER)
+        live__broadcast_state(lr); /* for the waiting room list */
+}
+
+static void send_waiting(struct lroom *lr, struct session *s, json_t *id)
+{
+    struct room_member *m = room_member_by_no(lr->room, s->member_no);
+    json_t *o = json_pack("{s:s, s:o, s:o, s:s}", "type", "waiting", "meeting", meeting_json(lr),
+                          "you", live__member_json(lr, m), "phase",
+                          lr->chair.phase == PHASE_OPEN ? "open" : "waiting");
+    live__send(s, live__with_id(o, id));
+}
+
+void live__admit(struct lroom *lr, struct room_member *m)
+{
+    if (m->admitted)
+        return;
+    m->admitted = true;
+    for (int i = 0; i < lr->nconns; i++) {
+        struct session *s = lr->conns[i];
+        if (s->state == SESSION_JOINED && s->member_no == m->no)
+            send_snapshot(lr->lv, s, NULL, false, 0);
+    }
+    if (m->conns > 0)
+        presence(lr, "join", m);
+}
+
+void live__to_waiting(struct lroom *lr, struct room_member *m)
+{
+    if (!m->admitted)
+        return;
+    if (m->conns > 0)
+        presence(lr, "leave", m);
+    m->admitted = false;
+    chair_forget(&lr->chair, m->no);
+    for (int i = 0; i < lr->nconns; i++) {
+        struct session *s = lr->conns[i];
+        if (s->state == SESSION_JOINED && s->member_no == m->no) {
+            s->catching_up = false;
+            send_waiting(lr, s, NULL);
+        }
+    }
+}
+
+void live__close_member(struct lroom *lr, int member, int code, const char *reason)
+{
+    for (int i = 0; i < lr->nconns; i++)
+        if (lr->conns[i]->member_no == member && lr->conns[i]->state == SESSION_JOINED)
+            session_close_gently(lr->conns[i], code, reason);
+}
+
+static void do_join(struct live *lv, struct session *s, json_t *id, bool has_after, int64_t after)
+{
+    struct lroom *lr = s->lroom;
+    struct room *r = lr->room;
+    struct room_member *m = room_member_by_attendee(r, s->attendee_id);
+    bool is_new = !m;
+    int64_t now = util_wall_ms();
+
+    if (lr->chair.phase == PHASE_CLOSED) {
+        session_send_error(s, id, "session_closed", "this meeting has just ended", NULL, -1);
+        session_close_gently(s, 1000, "the meeting has ended");
+        return;
+    }
+    if (json_object_get(lr->banned, s->attendee_id) || (m && m->removed)) {
+        session_send_error(s, id, "banned", "a chair removed you from this meeting", NULL, -1);
+        session_close_gently(s, 4403, "removed by a chair");
+        return;
+    }
+    if (lr->closed_meeting && strcmp(s->role, "visitor") == 0) {
+        session_send_error(s, id, "closed_meeting",
+                           "this meeting is closed: it is for people who have, or think they "
+                           "may have, a drug problem; visitors are welcome at open meetings",
+                           NULL, -1);
+        return;
+    }
+    if (is_new) {
+        char sid[24], no[16], ts[24];
+        if (!store_has_room(lv->st, 1)) {
+            live__unavailable(s, id);
+            return;
+        }
+        m = room_member_add(r, 0, s->attendee_id, s->name, s->role);
+        snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+        snprintf(no, sizeof(no), "%d", m->no);
+        snprintf(ts, sizeof(ts), "%lld", (long long)now);
+        const char *params[] = {sid, no, s->attendee_id, s->name, s->role, ts};
+        store_exec(lv->st, lv->s_insert_participant, STORE_WRITE, 6, params, NULL, NULL);
+    } else {
+        snprintf(m->role, sizeof(m->role), "%s", s->role); /* roles may change between visits */
+    }
+    /* Back within the grace period: as if never gone.  Later: through the
+     * waiting room again, and the raised hand is gone. */
+    if (m->conns == 0 && m->left_ms && now - m->left_ms > lv->cfg->rooms_reconnect_grace_secs * 1000LL &&
+        live__rank(lr, m) < RANK_GREETER) {
+        m->admitted = false;
+        chair_hand_lower(&lr->chair, m->no);
+    }
+    bool takes_chair = false;
+    if (strcmp(m->role, "chair") == 0 || strcmp(m->role, "admin") == 0) {
+        if (!lr->chair.chair_member) {
+            lr->chair.chair_member = m->no;
+            takes_chair = true;
+        }
+    }
+    if ((strcmp(m->role, "chair") == 0 || strcmp(m->role, "co-chair") == 0) &&
+        lr->chair.chair_member != m->no)
+        chair_cochair_add(&lr->chair, m->no); /* named in the order they arrive */
+    if (!m->admitted) {
+        bool runs_room = live__rank(lr, m) >= RANK_GREETER;
+        if (!runs_room && lr->chair.set.locked) {
+            session_send_error(s, id, "meeting_locked",
+                               "the chair has locked this meeting against new arrivals", NULL, -1);
+            return;
+        }
+        m->admitted = runs_room || (lr->chair.phase == PHASE_OPEN && lr->chair.set.auto_admit);
+    }
+    s->member_no = m->no;
+    s->state = SESSION_JOINED;
+    if (m->conns++ == 0) {
+        if (m->admitted)
+            presence(lr, "join", m);
+        if (!is_new) {
+            char sid[24], no[16];
+            snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+            snprintf(no, sizeof(no), "%d", m->no);
+            const char *params[] = {sid, no, NULL};
+            store_exec(lv->st, lv->s_participant_left, STORE_WRITE, 3, params, NULL, NULL);
+        }
+    }
+    if (!m->admitted) {
+        send_waiting(lr, s, id);
+        live__broadcast_state(lr);
+        return;
+    }
+    send_snapshot(lv, s, id, has_after, after);
+    if (takes_chair) {
+        live__event(lr, 0, "chair_taken",
+                    json_pack("{s:{s:i, s:s}}", "target", "member", m->no, "name", m->name), 0,
+                    NULL, NULL);
+        live__broadcast_state(lr);
     }
 }
 
@@ -886,7 +1133,7 @@ static void on_join(struct live *lv, struct session *s, struct msg *m)
     case LR_FAILED:
         load(lv, lr);
         if (lr->state != LR_LOADING) {
-            unavailable(s, m->id);
+            live__unavailable(s, m->id);
             return;
         }
         break;
@@ -910,7 +1157,7 @@ static void on_leave(struct live *lv, struct session *s, struct msg *m)
         return;
     }
     member_left(lv, s->lroom, s);
-    send_frame(s, with_id(json_pack("{s:s}", "type", "left"), m->id));
+    live__send(s, live__with_id(json_pack("{s:s}", "type", "left"), m->id));
 }
 
 /* ---- say and react: store, then deliver ---- */
@@ -919,7 +1166,7 @@ static void ack(struct session *s, json_t *id, const char *cmid, int64_t seq, bo
 {
     json_t *o = json_pack("{s:s, s:s, s:I, s:b}", "type", "ack", "client_msg_id", cmid, "seq",
                           (json_int_t)seq, "duplicate", duplicate);
-    send_frame(s, with_id(o, id));
+    live__send(s, live__with_id(o, id));
 }
 
 static void on_committed(void *arg, const struct store_result *res, int status,
@@ -940,7 +1187,8 @@ static void on_committed(void *arg, const struct store_result *res, int status,
         log_error("live", "meeting %s: event %lld could not be stored", lr->room->slug,
                   (long long)p->seq);
         /* A retry of this client id must get a new seq, not a false ack. */
-        room_dedupe_forget(lr->room, p->member_no, p->cmid);
+        if (p->cmid[0])
+            room_dedupe_forget(lr->room, p->member_no, p->cmid);
         if (sender)
             session_send_error(sender, p->req_id, "internal",
                                "the message could not be stored", NULL, -1);
@@ -983,11 +1231,11 @@ static void on_segment(void *arg)
         lv->dirty = lr->next_dirty;
         lr->dirty = false;
         if (lr->nout == 1) {
-            fanout(lr, lr->outbox[0], -1);
+            live__fanout(lr, lr->outbox[0], -1);
         } else if (lr->nout > 1) {
             struct frame *f = codec_frame_with_events(json_pack("{s:s}", "type", "events"),
                                                       "events", lr->outbox, lr->nout);
-            fanout(lr, f, -1);
+            live__fanout(lr, f, -1);
             frame_unref(f);
         }
         for (int i = 0; i < lr->nout; i++)
@@ -995,14 +1243,138 @@ static void on_segment(void *arg)
         lr->nout = 0;
         for (int i = 0; i < lr->nacks; i++) {
             struct ack_out *a = &lr->acks[i];
-            struct session *s = session_find(a->sid);
-            if (s && s->lroom == lr)
+            struct session *s = a->sid ? session_find(a->sid) : NULL;
+            if (s && s->lroom == lr && a->cmid[0])
                 ack(s, a->id, a->cmid, a->seq, false);
+            else if (s && s->lroom == lr)
+                live__send(s, live__with_id(json_pack("{s:s, s:I}", "type", "done", "seq",
+                                                      (json_int_t)a->seq),
+                                            a->id));
             json_decref(a->id);
         }
         lr->nacks = 0;
+        if (lr->ending_seq && lr->room->last_delivered >= lr->ending_seq) {
+            lr->ending_seq = 0;
+            for (int i = 0; i < lr->nconns; i++)
+                session_close_gently(lr->conns[i], 1000, "the meeting has ended");
+        }
         maybe_free(lv, lr);
     }
+}
+
+/* ---- the session's live state ---- */
+
+static json_t *settings_json(const struct lroom *lr)
+{
+    const struct chair_settings *st = &lr->chair.set;
+    return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:i}", "auto_admit",
+                     st->auto_admit, "locked", st->locked, "hide_members", st->hide_members,
+                     "crosstalk", st->crosstalk, "chat_locked", st->chat_locked, "dms", st->dms,
+                     "visitors_may_post", st->visitors_may_post, "end_share_at_limit",
+                     st->end_share_at_limit, "auto_call", st->auto_call, "slow_mode_secs",
+                     st->slow_mode_secs, "share_limit_secs", st->share_limit_secs);
+}
+
+static json_t *who(const struct lroom *lr, int no)
+{
+    struct room_member *m = room_member_by_no(lr->room, no);
+    return json_pack("{s:i, s:s}", "member", no, "name", m && *m->name ? m->name : "?");
+}
+
+json_t *live__state_json(const struct lroom *lr)
+{
+    const struct chair *c = &lr->chair;
+    json_t *queue = json_array(), *cochairs = json_array(), *muted = json_array();
+    for (int i = 0; i < c->nqueue; i++)
+        json_array_append_new(queue, who(lr, c->queue[i]));
+    for (int i = 0; i < c->ncochairs; i++)
+        json_array_append_new(cochairs, json_integer(c->cochairs[i]));
+    for (int i = 0; i < lr->room->nmembers; i++)
+        if (lr->room->members[i].muted)
+            json_array_append_new(muted, json_integer(lr->room->members[i].no));
+    json_t *sharing = json_null();
+    if (c->sharer)
+        sharing = json_pack("{s:o, s:I, s:i}", "member", who(lr, c->sharer), "started_at",
+                            (json_int_t)c->share_started_ms, "limit_secs",
+                            c->set.share_limit_secs);
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i}", "phase",
+                     c->phase == PHASE_OPEN ? "open" : c->phase == PHASE_CLOSED ? "closed"
+                                                                                : "waiting",
+                     "chair", c->chair_member ? json_integer(c->chair_member) : json_null(),
+                     "cochairs", cochairs, "queue", queue, "sharing", sharing, "muted", muted,
+                     "settings", settings_json(lr), "reading", c->reading, "readings",
+                     (int)json_array_size(lr->format));
+}
+
+void live__broadcast_state(struct lroom *lr)
+{
+    struct frame *state =
+        codec_frame(json_pack("{s:s, s:o}", "type", "state", "state", live__state_json(lr)));
+    json_t *waiting = json_array();
+    for (int i = 0; i < lr->room->nmembers; i++) {
+        struct room_member *m = &lr->room->members[i];
+        if (m->conns > 0 && !m->admitted)
+            json_array_append_new(waiting, live__member_json(lr, m));
+    }
+    struct frame *wr =
+        codec_frame(json_pack("{s:s, s:o}", "type", "waiting_room", "members", waiting));
+    for (int i = 0; i < lr->nconns; i++) {
+        struct session *s = lr->conns[i];
+        struct room_member *m = room_member_by_no(lr->room, s->member_no);
+        if (s->state != SESSION_JOINED || !m || !m->admitted)
+            continue;
+        session_send(s, state);
+        if (chair_allowed(live__rank(lr, m), CMD_SEE_WAITING))
+            session_send(s, wr);
+    }
+    frame_unref(state);
+    frame_unref(wr);
+}
+
+void live__save_state(struct lroom *lr)
+{
+    json_t *set = settings_json(lr);
+    json_object_set_new(set, "reading", json_integer(lr->chair.reading));
+    char *text = json_dumps(set, JSON_COMPACT);
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)lr->room->session_id);
+    const char *params[] = {sid, lr->chair.phase == PHASE_OPEN ? "open" : "waiting", text,
+                            lr->room->topic};
+    store_exec(lr->lv->st, lr->lv->s_session_state, STORE_WRITE, 4, params, NULL, NULL);
+    free(text);
+    json_decref(set);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    live__chair_tick(t->data);
+}
+
+void live__arm_timer(struct lroom *lr)
+{
+    int64_t at = chair_next_deadline(&lr->chair);
+    if (at < 0) {
+        uv_timer_stop(&lr->timer);
+        return;
+    }
+    int64_t in = at - util_wall_ms();
+    uv_timer_start(&lr->timer, on_timer, (uint64_t)(in > 0 ? in : 0), 0);
+}
+
+void live__end_session(struct lroom *lr, int actor, uint64_t sid, json_t *id)
+{
+    struct live *lv = lr->lv;
+    int64_t seq = live__event(lr, actor, "session_ended", json_object(), sid, id, NULL);
+    if (!seq)
+        return;
+    char sess[24];
+    snprintf(sess, sizeof(sess), "%lld", (long long)lr->room->session_id);
+    const char *params[] = {sess};
+    store_exec(lv->st, lv->s_end_session, STORE_WRITE, 1, params, NULL, NULL);
+    lr->chair.phase = PHASE_CLOSED;
+    chair_share_end(&lr->chair);
+    uv_timer_stop(&lr->timer);
+    lr->ending_seq = seq;
 }
 
 static bool retarget_pending(struct lroom *lr, struct session *s, struct msg *m, int64_t seq)
@@ -1019,66 +1391,88 @@ static bool retarget_pending(struct lroom *lr, struct session *s, struct msg *m,
     return false;
 }
 
-static void new_event(struct live *lv, struct session *s, struct msg *m, const char *kind,
-                      json_t *body)
+int64_t live__event(struct lroom *lr, int actor, const char *kind, json_t *body, uint64_t sid,
+                    json_t *id, const char *cmid)
 {
-    struct lroom *lr = s->lroom;
+    struct live *lv = lr->lv;
     struct room *r = lr->room;
-    int64_t seq = room_dedupe_get(r, s->member_no, m->client_msg_id);
+    struct session *s = sid ? session_find(sid) : NULL;
 
-    if (seq) {
-        if (!retarget_pending(lr, s, m, seq))
-            ack(s, m->id, m->client_msg_id, seq, true);
-        json_decref(body);
-        return;
-    }
     if (!store_has_room(lv->st, 1)) {
-        session_send_error(s, m->id, "store_unavailable",
-                           "messages are waiting to be stored; try again shortly", NULL, 2000);
+        if (s)
+            session_send_error(s, id, "store_unavailable",
+                               "messages are waiting to be stored; try again shortly", NULL, 2000);
         json_decref(body);
-        return;
+        return 0;
     }
-    seq = r->next_seq++;
+    int64_t seq = r->next_seq++;
     int64_t ts = util_wall_ms();
     char *body_text = json_dumps(body, JSON_COMPACT);
     struct pending *p = xcalloc(1, sizeof(*p));
     p->lr = lr;
     p->seq = seq;
-    p->sender = s->id;
-    p->req_id = m->id ? json_incref(m->id) : NULL;
-    p->member_no = s->member_no;
-    snprintf(p->cmid, sizeof(p->cmid), "%s", m->client_msg_id);
-    p->frame = codec_event_frame(event_json(r, seq, ts, kind, s->member_no, m->client_msg_id, body));
+    p->sender = sid;
+    p->req_id = id ? json_incref(id) : NULL;
+    p->member_no = actor;
+    snprintf(p->cmid, sizeof(p->cmid), "%s", cmid ? cmid : "");
+    p->frame = codec_event_frame(event_json(r, seq, ts, kind, actor, cmid, body));
 
-    char sid[24], sq[24], no[16], tss[24];
-    snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+    char sess[24], sq[24], no[16], tss[24];
+    snprintf(sess, sizeof(sess), "%lld", (long long)r->session_id);
     snprintf(sq, sizeof(sq), "%lld", (long long)seq);
-    snprintf(no, sizeof(no), "%d", s->member_no);
+    snprintf(no, sizeof(no), "%d", actor);
     snprintf(tss, sizeof(tss), "%lld", (long long)ts);
-    const char *params[] = {sid, sq, no, kind, m->client_msg_id, body_text, tss};
+    const char *params[] = {sess, sq, actor > 0 ? no : NULL, kind, cmid, body_text, tss};
     int rc = store_exec(lv->st, lv->s_insert_event, STORE_WRITE, 7, params, on_committed, p);
     free(body_text);
     json_decref(body);
     if (rc) {
         r->next_seq--;
         pending_free(p);
-        session_send_error(s, m->id, "store_unavailable",
-                           "messages are waiting to be stored; try again shortly", NULL, 2000);
-        return;
+        if (s)
+            session_send_error(s, id, "store_unavailable",
+                               "messages are waiting to be stored; try again shortly", NULL, 2000);
+        return 0;
     }
-    room_dedupe_put(r, s->member_no, m->client_msg_id, seq);
+    if (cmid)
+        room_dedupe_put(r, actor, cmid, seq);
     if (lr->pend_tail)
         lr->pend_tail->next = p;
     else
         lr->pend_head = p;
     lr->pend_tail = p;
     lr->npend++;
+    return seq;
+}
+
+static int64_t new_event(struct live *lv, struct session *s, struct msg *m, const char *kind,
+                         json_t *body)
+{
+    struct lroom *lr = s->lroom;
+    int64_t seq = room_dedupe_get(lr->room, s->member_no, m->client_msg_id);
+    if (seq) {
+        if (!retarget_pending(lr, s, m, seq))
+            ack(s, m->id, m->client_msg_id, seq, true);
+        json_decref(body);
+        return 0;
+    }
+    return live__event(lr, s->member_no, kind, body, s->id, m->id, m->client_msg_id);
 }
 
 static bool require_joined(struct session *s, struct msg *m)
 {
-    if (s->state == SESSION_JOINED)
+    if (s->state == SESSION_JOINED) {
+        struct room_member *me = room_member_by_no(s->lroom->room, s->member_no);
+        /* In the waiting room only help and a word to the chairs go out;
+         * live_chair.c decides those. */
+        bool waiting_ok = m->type == MSG_HELP || (m->type == MSG_PRIVATE && m->to_chairs);
+        if (me && !me->admitted && !waiting_ok) {
+            session_send_error(s, m->id, "waiting_room",
+                               "you are in the waiting room until a chair lets you in", NULL, -1);
+            return false;
+        }
         return true;
+    }
     if (s->state == SESSION_NEW || s->state == SESSION_HELLO_WAIT)
         session_send_error(s, m->id, "hello_first", "say hello and join first", NULL, -1);
     else
@@ -1090,17 +1484,67 @@ static void on_say(struct live *lv, struct session *s, struct msg *m)
 {
     if (!require_joined(s, m))
         return;
-    if (strcmp(s->role, "visitor") == 0) {
+    struct lroom *lr = s->lroom;
+    struct room_member *me = room_member_by_no(lr->room, s->member_no);
+    enum chair_rank rank = live__rank(lr, me);
+    const struct chair_settings *set = &lr->chair.set;
+    int64_t now = util_wall_ms();
+    bool ends_share = false;
+
+    if (rank == RANK_VISITOR && !set->visitors_may_post) {
         session_send_error(s, m->id, "forbidden", "visitors listen; they do not post", NULL, -1);
         return;
     }
-    new_event(lv, s, m, "message", json_pack("{s:s}", "text", m->text));
+    if (me->muted) {
+        session_send_error(s, m->id, "muted", "a chair has muted you for now", NULL, -1);
+        return;
+    }
+    if (live__chair_say_hook(lr, s, m->text, &ends_share)) {
+        /* "!" alone raised a hand: it is not posted. */
+        live__send(s, live__with_id(json_pack("{s:s}", "type", "done"), m->id));
+        return;
+    }
+    if (rank < RANK_COCHAIR) {
+        if (set->chat_locked) {
+            session_send_error(s, m->id, "chat_locked", "the chair has paused the chat", NULL,
+                               -1);
+            return;
+        }
+        if (!set->crosstalk && lr->chair.sharer && lr->chair.sharer != me->no) {
+            session_send_error(s, m->id, "no_crosstalk",
+                               "someone is sharing: this meeting has no crosstalk", NULL, -1);
+            return;
+        }
+        int64_t wait = set->slow_mode_secs * 1000LL - (now - me->last_post_ms);
+        if (set->slow_mode_secs && me->last_post_ms && wait > 0) {
+            session_send_error(s, m->id, "slow_mode", "slow mode: wait a little before posting",
+                               NULL, wait);
+            return;
+        }
+    }
+    if (new_event(lv, s, m, "message", json_pack("{s:s}", "text", m->text)) > 0) {
+        me->last_post_ms = now;
+        if (ends_share) {
+            int who = chair_share_end(&lr->chair);
+            live__event(lr, who, "share_ended",
+                        json_pack("{s:s, s:I}", "reason", "done", "duration_ms",
+                                  (json_int_t)(now - lr->chair.share_started_ms)),
+                        0, NULL, NULL);
+            live__arm_timer(lr);
+            live__broadcast_state(lr);
+        }
+    }
 }
 
 static void on_react(struct live *lv, struct session *s, struct msg *m)
 {
     if (!require_joined(s, m))
         return;
+    struct room_member *me = room_member_by_no(s->lroom->room, s->member_no);
+    if (me->muted) {
+        session_send_error(s, m->id, "muted", "a chair has muted you for now", NULL, -1);
+        return;
+    }
     if (m->target_seq >= s->lroom->room->next_seq) {
         session_send_error(s, m->id, "not_found", "there is no event with that seq", "seq", -1);
         return;
@@ -1121,7 +1565,7 @@ struct history_req {
 
 static void send_history(struct session *s, json_t *id, struct frame **fs, int n, bool has_more)
 {
-    json_t *o = with_id(json_pack("{s:s, s:b}", "type", "history", "has_more", has_more), id);
+    json_t *o = live__with_id(json_pack("{s:s, s:b}", "type", "history", "has_more", has_more), id);
     struct frame *f = codec_frame_with_events(o, "events", fs, n);
     session_send(s, f);
     frame_unref(f);
@@ -1135,7 +1579,7 @@ static void on_history_rows(void *arg, const struct store_result *res, int statu
     if (!s || !s->lroom || s->state != SESSION_JOINED)
         goto out;
     if (status) {
-        unavailable(s, h->id);
+        live__unavailable(s, h->id);
         goto out;
     }
     int n = store_result_rows(res);
@@ -1205,7 +1649,7 @@ static void on_history(struct live *lv, struct session *s, struct msg *m)
         rc = store_exec(lv->st, lv->s_after, STORE_READ, 4, params, on_history_rows, h);
     }
     if (rc) {
-        unavailable(s, m->id);
+        live__unavailable(s, m->id);
         json_decref(h->id);
         free(h);
     }
@@ -1264,8 +1708,29 @@ void live_on_frame(struct live *lv, struct session *s, const char *data, size_t 
     case MSG_HISTORY:
         on_history(lv, s, &m);
         break;
+    case MSG_START:
+    case MSG_END:
+    case MSG_ADMIT:
+    case MSG_SEND_TO_WAITING:
+    case MSG_SETTINGS:
+    case MSG_HAND:
+    case MSG_CALL:
+    case MSG_END_SHARE:
+    case MSG_READING:
+    case MSG_TOPIC:
+    case MSG_MUTE:
+    case MSG_REMOVE:
+    case MSG_DELETE:
+    case MSG_GRANT:
+    case MSG_HAND_OVER:
+    case MSG_PRIVATE:
+    case MSG_REPORT:
+    case MSG_HELP:
+        if (require_joined(s, &m))
+            live__chair_command(lv, s, &m);
+        break;
     case MSG_PING:
-        send_frame(s, with_id(json_pack("{s:s, s:I}", "type", "pong", "server_time_ms",
+        live__send(s, live__with_id(json_pack("{s:s, s:I}", "type", "pong", "server_time_ms",
                                         (json_int_t)util_wall_ms()),
                               m.id));
         break;
@@ -1284,7 +1749,7 @@ void live_on_store_state(struct live *lv, enum store_state state)
     struct frame *f =
         codec_frame(json_pack("{s:s, s:s}", "type", "status", "store", ok ? "ok" : "paused"));
     for (struct lroom *lr = lv->rooms; lr; lr = lr->next)
-        fanout(lr, f, -1);
+        live__fanout(lr, f, -1);
     frame_unref(f);
 }
 

@@ -32,7 +32,7 @@ struct live_stats {
 
 /* Registers the statements it needs with st (before store_start()). cfg is
  * borrowed and must outlive the live state. */
-struct live *live_new(struct store *st, const struct config *cfg);
+struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cfg);
 void live_free(struct live *lv);
 
 /* The slug of a /ws/ path is well formed (lower-case letters, digits and
@@ -45,6 +45,9 @@ void live_on_frame(struct live *lv, struct session *s, const char *data, size_t 
 void live_detach(struct live *lv, struct session *s);
 void live_on_store_state(struct live *lv, enum store_state state);
 void live_close_all(struct live *lv, int code, const char *reason);
+/* Free every room (their timers are closed on the loop): after the store has
+ * stopped, before the loop ends. */
+void live_stop(struct live *lv);
 void live_get_stats(const struct live *lv, struct live_stats *out);
 
 #endif

@@ -11,6 +11,7 @@
 #include "account.h"
 #include "auth.h"
 #include "config.h"
+#include "directory.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
@@ -26,6 +27,12 @@ static void usage(FILE *out)
             "  user add NAME [--admin] [--no-password] | user passwd NAME | user del NAME\n"
             "  user list | role grant NAME MEETING ROLE | role revoke NAME MEETING\n"
             "                   manage chair and admin accounts (passwords from stdin)\n"
+            "  meeting add | meeting edit SLUG | meeting show SLUG | meeting del SLUG\n"
+            "  meeting list     manage the meeting directory; add and edit read a meeting\n"
+            "                   as JSON on stdin, e.g. {\"slug\": \"tuesday-hope\",\n"
+            "                   \"name\": \"Tuesday Hope\", \"time_zone\": \"America/Chicago\",\n"
+            "                   \"days\": [2], \"start_time\": \"19:00\", \"types\": [\"O\"]}\n"
+            "                   (fields: proto/API.md; edit changes only the fields given)\n"
             "\n"
             "  --config PATH    read settings from a JSON file\n"
             "  --check-config   validate the settings and exit\n"
@@ -54,7 +61,8 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "migrate") == 0) {
         migrate = true;
         first = 2;
-    } else if (argc > 1 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "role") == 0)) {
+    } else if (argc > 1 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "role") == 0 ||
+                            strcmp(argv[1], "meeting") == 0)) {
         accounts = true;
         cli[ncli++] = argv[1];
         first = 2;
@@ -170,7 +178,9 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    if (accounts)
+    if (accounts && strcmp(cli[0], "meeting") == 0)
+        rc = directory_cli(&cfg, ncli, cli);
+    else if (accounts)
         rc = account_cli(&cfg, ncli, cli);
     else
         rc = migrate ? server_migrate(&cfg) : server_run(&cfg);

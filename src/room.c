@@ -119,6 +119,18 @@ void room_ring_push(struct room *r, int64_t seq, struct frame *frame)
     r->ring[slot].frame = frame_ref(frame);
 }
 
+void room_ring_replace(struct room *r, int64_t seq, struct frame *frame)
+{
+    for (int i = 0; i < r->ring_len; i++) {
+        struct room_event_slot *sl = &r->ring[(r->ring_start + i) % r->ring_cap];
+        if (sl->seq == seq) {
+            frame_unref(sl->frame);
+            sl->frame = frame_ref(frame);
+            return;
+        }
+    }
+}
+
 int64_t room_ring_first_seq(const struct room *r)
 {
     if (!r->ring_len)

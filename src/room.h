@@ -20,8 +20,15 @@ struct room_member {
     int no;               /* 1-based, session-local */
     char attendee_id[33]; /* empty when unknown (recovered without one) */
     char *name;
-    char role[16];
+    char role[16];        /* from the account or hello: attendee, visitor, greeter,
+                             co-chair, chair, admin */
+    char granted[16];     /* a role granted for this session only, or "" */
     int conns;            /* joined connections now */
+    bool admitted;        /* let in from the waiting room */
+    bool muted;
+    bool removed;         /* removed by a chair: may not come back this session */
+    int64_t last_post_ms; /* for slow mode */
+    int64_t left_ms;      /* when the last connection went, for the grace period */
 };
 
 struct room {
@@ -66,6 +73,8 @@ void room_dedupe_forget(struct room *r, int member_no, const char *client_msg_id
 /* Append a delivered event (takes a reference on frame); the oldest falls out
  * when the ring is full. */
 void room_ring_push(struct room *r, int64_t seq, struct frame *frame);
+/* Replace the frame of a ring event (a message whose text was removed). */
+void room_ring_replace(struct room *r, int64_t seq, struct frame *frame);
 /* Seq of the oldest event in the ring; last_delivered + 1 when empty. */
 int64_t room_ring_first_seq(const struct room *r);
 /* Borrowed frames of ring events with after < seq (< before, when before > 0),

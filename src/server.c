@@ -10,6 +10,7 @@
 #include "account.h"
 #include "api.h"
 #include "config.h"
+#include "directory.h"
 #include "http.h"
 #include "live.h"
 #include "log.h"
@@ -230,7 +231,7 @@ int server_run(const struct config *cfg)
         goto fail_early;
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
-    srv.live = live_new(srv.store, cfg);
+    srv.live = live_new(&srv.loop, srv.store, cfg);
     ws_init(srv.live, cfg);
     srv.http.cfg = cfg;
     srv.http.live = srv.live;
@@ -242,6 +243,7 @@ int server_run(const struct config *cfg)
         goto fail_early;
     }
     account_init(&srv.loop, srv.store, cfg);
+    directory_init(srv.store, cfg);
 
     protos[0] = http_protocol_default();
     protos[1] = ws_protocol();

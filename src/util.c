@@ -111,9 +111,8 @@ void buf_reserve(struct buf *b, size_t extra)
 void buf_add(struct buf *b, const void *p, size_t n)
 {
     buf_reserve(b, n);
-    if (!n)
-        return; /* p may be NULL then, and memcpy must not see it */
-    memcpy(b->data + b->len, p, n);
+    if (n) /* p may be NULL when n is 0, and memcpy must not see it */
+        memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';
 }

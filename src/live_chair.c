@@ -1,0 +1,579 @@
+/*
+ * live_chair.c: running a session over the protocol.  Every decision is
+ * checked here, on the server, against chair.c's permission table; every
+ * chair action becomes a numbered event, so the transcript doubles as the
+ * moderation log.  Private messages, reports and "I need help" are delivered
+ * live and never stored.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chair.h"
+#include "config.h"
+#include "frame.h"
+#include "live_int.h"
+#include "log.h"
+#include "util.h"
+
+static json_t *target(const struct room_member *m)
+{
+    return json_pack("{s:i, s:s}", "member", m->no, "name", m->name);
+}
+
+static void done(struct session *s, json_t *id)
+{
+    live__send(s, live__with_id(json_pack("{s:s}", "type", "done"), id));
+}
+
+static bool allowed(struct lroom *lr, struct session *s, struct room_member *me, enum chair_cmd cmd,
+                    json_t *id)
+{
+    if (chair_allowed(live__rank(lr, me), cmd))
+        return true;
+    session_send_error(s, id, "forbidden", "your role in this meeting does not allow that", NULL,
+                       -1);
+    return false;
+}
+
+/* A present member who is not above the actor. */
+static struct room_member *subject(struct lroom *lr, struct session *s, struct room_member *me,
+                                   int no, json_t *id, bool must_outrank)
+{
+    struct room_member *m = room_member_by_no(lr->room, no);
+    if (!m || (m->conns == 0 && !m->admitted)) {
+        session_send_error(s, id, "not_found", "nobody with that member number is here",
+                           "member", -1);
+        return NULL;
+    }
+    if (must_outrank && (m == me || live__rank(lr, m) >= live__rank(lr, me))) {
+        session_send_error(s, id, "forbidden", "you cannot do that to someone of your own role",
+                           "member", -1);
+        return NULL;
+    }
+    return m;
+}
+
+/* Send a private frame to every connection of members at or above a rank, or
+ * to one member.  Returns how many members got it. */
+static int deliver_private(struct lroom *lr, json_t *frame, enum chair_rank min_rank, int only)
+{
+    struct frame *f = codec_frame(frame);
+    int reached = 0;
+    int last = 0;
+    for (int i = 0; i < lr->nconns; i++) {
+        struct session *s = lr->conns[i];
+        struct room_member *m = room_member_by_no(lr->room, s->member_no);
+        if (s->state != SESSION_JOINED || !m || !m->admitted)
+            continue;
+        if (only ? m->no != only : live__rank(lr, m) < min_rank)
+            continue;
+        session_send(s, f);
+        if (m->no != last) {
+            reached++;
+            last = m->no;
+        }
+    }
+    frame_unref(f);
+    return reached;
+}
+
+static void share_end(struct lroom *lr, int actor, const char *reason)
+{
+    struct chair *c = &lr->chair;
+    int64_t now = util_wall_ms();
+    int64_t took = now - c->share_started_ms;
+    int was = chair_share_end(c);
+    if (!was)
+        return;
+    struct room_member *m = room_member_by_no(lr->room, was);
+    live__event(lr, actor, "share_ended",
+                json_pack("{s:o, s:s, s:I}", "target", target(m), "reason", reason,
+                          "duration_ms", (json_int_t)took),
+                0, NULL, NULL);
+}
+
+/* Start a share by no (0: the first hand of someone present). */
+static bool share_start(struct lroom *lr, int actor, int no)
+{
+    struct chair *c = &lr->chair;
+    if (!no) {
+        /* Hands of people gone past the grace period are skipped. */
+        while (c->nqueue) {
+            struct room_member *m = room_member_by_no(lr->room, c->queue[0]);
+            if (m && m->admitted && (m->conns > 0 ||
+                                     util_wall_ms() - m->left_ms <=
+                                         lr->lv->cfg->rooms_reconnect_grace_secs * 1000LL))
+                break;
+            chair_hand_lower(c, c->queue[0]);
+        }
+    }
+    int who = chair_share_start(c, no, util_wall_ms());
+    if (!who)
+        return false;
+    struct room_member *m = room_member_by_no(lr->room, who);
+    live__event(lr, actor, "share_started",
+                json_pack("{s:o, s:i}", "target", target(m), "limit_secs", c->set.share_limit_secs),
+                0, NULL, NULL);
+    live__arm_timer(lr);
+    return true;
+}
+
+static void after_share(struct lroom *lr)
+{
+    if (lr->chair.set.auto_call && lr->chair.phase == PHASE_OPEN)
+        share_start(lr, 0, 0);
+    live__arm_timer(lr);
+    live__broadcast_state(lr);
+}
+
+void live__chair_tick(struct lroom *lr)
+{
+    struct chair *c = &lr->chair;
+    enum chair_tick t;
+    while ((t = chair_tick(c, util_wall_ms())) != TICK_NONE) {
+        struct room_member *m = room_member_by_no(lr->room, c->sharer);
+        if (t == TICK_WARNING) {
+            int64_t left = (c->share_started_ms + c->set.share_limit_secs * 1000LL -
+                            util_wall_ms() + 999) / 1000;
+            live__event(lr, 0, "share_time_warning",
+                        json_pack("{s:o, s:I}", "target", target(m), "remaining_secs",
+                                  (json_int_t)(left > 0 ? left : 0)),
+                        0, NULL, NULL);
+        } else {
+            live__event(lr, 0, "share_time_up", json_pack("{s:o}", "target", target(m)), 0, NULL,
+                        NULL);
+            if (c->set.end_share_at_limit) {
+                share_end(lr, 0, "time");
+                after_share(lr);
+                return;
+            }
+        }
+    }
+    live__arm_timer(lr);
+}
+
+bool live__chair_say_hook(struct lroom *lr, struct session *s, const char *text, bool *ends_share)
+{
+    size_t n = strlen(text);
+    while (n && isspace((unsigned char)text[n - 1]))
+        n--;
+    while (n && isspace((unsigned char)*text)) {
+        text++;
+        n--;
+    }
+    if (n == 1 && text[0] == '!') {
+        /* As in text meetings of old: "!" alone raises a hand. */
+        if (chair_hand_raise(&lr->chair, s->member_no))
+            live__broadcast_state(lr);
+        return true;
+    }
+    *ends_share = lr->chair.sharer == s->member_no && n >= 6 &&
+                  strncasecmp(text + n - 6, "[done]", 6) == 0;
+    return false;
+}
+
+void live__chair_member_left(struct lroom *lr, struct room_member *m)
+{
+    struct chair *c = &lr->chair;
+    if (c->chair_member != m->no)
+        return;
+    int n = lr->room->nmembers + 1;
+    bool *present = xcalloc((size_t)n, sizeof(bool));
+    for (int i = 0; i < lr->room->nmembers; i++)
+        present[i + 1] = lr->room->members[i].conns > 0 && lr->room->members[i].admitted;
+    int next = chair_succession(c, present, n);
+    free(present);
+    if (strcmp(m->role, "chair") == 0 || strcmp(m->role, "admin") == 0)
+        chair_cochair_add(c, m->no); /* may take it back later in line */
+    if (next) {
+        live__event(lr, 0, "chair_taken",
+                    json_pack("{s:o, s:s}", "target",
+                              target(room_member_by_no(lr->room, next)), "reason",
+                              "the chair left"),
+                    0, NULL, NULL);
+    } else {
+        log_info("live", "meeting %s: the chair left and no co-chair is here", lr->room->slug);
+    }
+    live__broadcast_state(lr);
+}
+
+static void apply_settings(struct lroom *lr, json_t *obj)
+{
+    struct chair_settings *st = &lr->chair.set;
+    json_t *v;
+#define FLAG(name)                                                                             \
+    if ((v = json_object_get(obj, #name)))                                                     \
+        st->name = json_is_true(v);
+    FLAG(auto_admit)
+    FLAG(locked)
+    FLAG(hide_members)
+    FLAG(crosstalk)
+    FLAG(chat_locked)
+    FLAG(dms)
+    FLAG(visitors_may_post)
+    FLAG(end_share_at_limit)
+    FLAG(auto_call)
+#undef FLAG
+    if ((v = json_object_get(obj, "slow_mode_secs")))
+        st->slow_mode_secs = (int)json_integer_value(v);
+    if ((v = json_object_get(obj, "share_limit_secs")))
+        st->share_limit_secs = (int)json_integer_value(v);
+}
+
+static void admit_all(struct lroom *lr, int actor)
+{
+    int count = 0;
+    for (int i = 0; i < lr->room->nmembers; i++) {
+        struct room_member *m = &lr->room->members[i];
+        if (m->conns > 0 && !m->admitted && !m->removed) {
+            live__admit(lr, m);
+            count++;
+        }
+    }
+    if (count)
+        live__event(lr, actor, "admitted_all", json_pack("{s:i}", "count", count), 0, NULL, NULL);
+}
+
+static void reading(struct lroom *lr, struct session *s, struct room_member *me, struct msg *m)
+{
+    struct chair *c = &lr->chair;
+    int n = (int)json_array_size(lr->format);
+    int idx = strcmp(m->word, "previous") == 0 ? c->reading - 1 : c->reading + 1;
+    if (idx < 0 || idx >= n) {
+        session_send_error(s, m->id, "not_found",
+                           strcmp(m->word, "previous") == 0 ? "there is no earlier reading"
+                                                            : "the format has no more readings",
+                           NULL, -1);
+        return;
+    }
+    json_t *r = json_array_get(lr->format, (size_t)idx);
+    const char *title = json_string_value(json_object_get(r, "title"));
+    const char *text = json_string_value(json_object_get(r, "text"));
+    c->reading = idx;
+    if (strcmp(m->word, "skip") == 0)
+        live__event(lr, me->no, "reading_skipped",
+                    json_pack("{s:i, s:s}", "index", idx, "title", title ? title : ""), s->id,
+                    m->id, NULL);
+    else
+        live__event(lr, me->no, "reading",
+                    json_pack("{s:i, s:s, s:s}", "index", idx, "title", title ? title : "",
+                              "text", text ? text : ""),
+                    s->id, m->id, NULL);
+    live__save_state(lr);
+    live__broadcast_state(lr);
+}
+
+/* Parse an event frame's Event object (a new reference), or NULL. */
+static json_t *ring_event(struct lroom *lr, int64_t seq)
+{
+    struct frame *f = NULL;
+    if (room_ring_range(lr->room, seq - 1, seq + 1, 1, false, &f) != 1)
+        return NULL;
+    return json_loadb(frame_payload(f) + f->inner_off, f->inner_len, 0, NULL);
+}
+
+static void delete_message(struct lroom *lr, struct session *s, struct room_member *me,
+                           struct msg *m)
+{
+    struct live *lv = lr->lv;
+    json_t *e = ring_event(lr, m->target_seq);
+    bool mine = false;
+    if (e) {
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        if (!kind || strcmp(kind, "message") != 0 || json_object_get(e, "removed")) {
+            json_decref(e);
+            session_send_error(s, m->id, "not_found", "there is no message with that seq", "seq",
+                               -1);
+            return;
+        }
+        mine = json_integer_value(json_object_get(json_object_get(e, "from"), "member")) ==
+               me->no;
+    }
+    if (!mine && !allowed(lr, s, me, CMD_DELETE_ANY, m->id)) {
+        json_decref(e);
+        return;
+    }
+    if (!e && m->target_seq >= lr->room->next_seq) {
+        session_send_error(s, m->id, "not_found", "there is no message with that seq", "seq", -1);
+        return;
+    }
+    const char *by = mine ? "author" : "chair";
+    json_t *body = json_pack("{s:s}", "removed", by);
+    char *text = json_dumps(body, JSON_COMPACT), sid[24], sq[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)lr->room->session_id);
+    snprintf(sq, sizeof(sq), "%lld", (long long)m->target_seq);
+    const char *params[] = {sid, sq, text};
+    /* The text goes from the database, in the same ordered queue as the
+     * event that tells every client to drop it. */
+    int64_t seq = 0;
+    if (store_exec(lv->st, lv->s_redact, STORE_WRITE, 3, params, NULL, NULL) == 0)
+        seq = live__event(lr, me->no, "message_deleted",
+                          json_pack("{s:I, s:s}", "target_seq", (json_int_t)m->target_seq, "by",
+                                    by),
+                          s->id, m->id, NULL);
+    else
+        live__unavailable(s, m->id);
+    free(text);
+    if (seq && e) {
+        /* Later joins and resumes get the message without its text. */
+        json_object_del(e, "text");
+        json_object_set_new(e, "removed", json_string(by));
+        struct frame *f = codec_event_frame(json_incref(e));
+        room_ring_replace(lr->room, m->target_seq, f);
+        frame_unref(f);
+    }
+    json_decref(body);
+    json_decref(e);
+}
+
+static void remove_member(struct lroom *lr, struct session *s, struct room_member *me,
+                          struct room_member *t, struct msg *m)
+{
+    struct live *lv = lr->lv;
+    if (strcmp(m->word, "none") != 0 && t->attendee_id[0]) {
+        char mid[24], sid[24];
+        snprintf(mid, sizeof(mid), "%lld", (long long)lr->room->meeting_id);
+        snprintf(sid, sizeof(sid), "%lld", (long long)lr->room->session_id);
+        const char *params[] = {mid, t->attendee_id,
+                                strcmp(m->word, "session") == 0 ? sid : NULL};
+        store_exec(lv->st, lv->s_ban, STORE_WRITE, 3, params, NULL, NULL);
+        json_object_set_new(lr->banned, t->attendee_id, json_true());
+        t->removed = true;
+    }
+    live__event(lr, me->no, "removed", json_pack("{s:o, s:s}", "target", target(t), "ban", m->word),
+                s->id, m->id, NULL);
+    if (t->admitted && t->conns > 0)
+        live__to_waiting(lr, t);
+    t->admitted = false;
+    chair_forget(&lr->chair, t->no);
+    live__close_member(lr, t->no, 4403, "removed by a chair");
+    live__broadcast_state(lr);
+}
+
+void live__chair_command(struct live *lv, struct session *s, struct msg *m)
+{
+    struct lroom *lr = s->lroom;
+    struct room_member *me = room_member_by_no(lr->room, s->member_no);
+    struct chair *c = &lr->chair;
+    struct room_member *t;
+
+    switch (m->type) {
+    case MSG_START:
+        if (!allowed(lr, s, me, CMD_START, m->id))
+            return;
+        if (c->phase != PHASE_WAITING) {
+            session_send_error(s, m->id, "already_open", "the meeting is already open", NULL, -1);
+            return;
+        }
+        c->phase = PHASE_OPEN;
+        live__event(lr, me->no, "session_started", json_object(), s->id, m->id, NULL);
+        if (c->set.auto_admit)
+            admit_all(lr, me->no);
+        live__save_state(lr);
+        live__broadcast_state(lr);
+        return;
+    case MSG_END:
+        if (allowed(lr, s, me, CMD_END, m->id))
+            live__end_session(lr, me->no, s->id, m->id);
+        return;
+    case MSG_ADMIT:
+        if (!allowed(lr, s, me, CMD_ADMIT, m->id))
+            return;
+        if (m->flag) {
+            admit_all(lr, me->no);
+            done(s, m->id);
+        } else {
+            if (!(t = subject(lr, s, me, m->member, m->id, false)))
+                return;
+            if (t->admitted) {
+                session_send_error(s, m->id, "not_found", "that member is not waiting", "member",
+                                   -1);
+                return;
+            }
+            live__admit(lr, t);
+            live__event(lr, me->no, "admitted", json_pack("{s:o}", "target", target(t)), s->id,
+                        m->id, NULL);
+        }
+        live__broadcast_state(lr);
+        return;
+    case MSG_SEND_TO_WAITING:
+        if (!allowed(lr, s, me, CMD_SEND_TO_WAITING, m->id) ||
+            !(t = subject(lr, s, me, m->member, m->id, true)))
+            return;
+        live__to_waiting(lr, t);
+        live__event(lr, me->no, "sent_to_waiting", json_pack("{s:o}", "target", target(t)),
+                    s->id, m->id, NULL);
+        live__broadcast_state(lr);
+        return;
+    case MSG_SETTINGS:
+        if (!allowed(lr, s, me, CMD_SETTINGS, m->id))
+            return;
+        apply_settings(lr, m->settings);
+        live__event(lr, me->no, "settings_changed",
+                    json_pack("{s:O}", "settings", m->settings), s->id, m->id, NULL);
+        if (c->phase == PHASE_OPEN && json_is_true(json_object_get(m->settings, "auto_admit")))
+            admit_all(lr, me->no);
+        live__save_state(lr);
+        live__arm_timer(lr);
+        live__broadcast_state(lr);
+        return;
+    case MSG_HAND:
+        if (live__rank(lr, me) == RANK_VISITOR && !c->set.visitors_may_post) {
+            session_send_error(s, m->id, "forbidden", "visitors listen; they do not share", NULL,
+                               -1);
+            return;
+        }
+        if (m->flag ? chair_hand_raise(c, me->no) : chair_hand_lower(c, me->no))
+            live__broadcast_state(lr);
+        done(s, m->id);
+        return;
+    case MSG_CALL:
+        if (!allowed(lr, s, me, CMD_CALL, m->id))
+            return;
+        if (m->member && !(t = subject(lr, s, me, m->member, m->id, false)))
+            return;
+        if (c->phase != PHASE_OPEN) {
+            session_send_error(s, m->id, "not_open", "start the meeting first", NULL, -1);
+            return;
+        }
+        if (c->sharer)
+            share_end(lr, me->no, "next");
+        if (!share_start(lr, me->no, m->member)) {
+            session_send_error(s, m->id, "not_found", "no hand is raised", NULL, -1);
+            live__broadcast_state(lr);
+            return;
+        }
+        done(s, m->id);
+        live__broadcast_state(lr);
+        return;
+    case MSG_END_SHARE:
+        if (!c->sharer) {
+            session_send_error(s, m->id, "not_found", "nobody is sharing", NULL, -1);
+            return;
+        }
+        if (c->sharer != me->no && !allowed(lr, s, me, CMD_END_SHARE, m->id))
+            return;
+        share_end(lr, me->no, c->sharer == me->no ? "done" : "chair");
+        done(s, m->id);
+        after_share(lr);
+        return;
+    case MSG_READING:
+        if (allowed(lr, s, me, CMD_READING, m->id))
+            reading(lr, s, me, m);
+        return;
+    case MSG_TOPIC:
+        if (!allowed(lr, s, me, CMD_TOPIC, m->id))
+            return;
+        free(lr->room->topic);
+        lr->room->topic = *m->text ? xstrdup(m->text) : NULL;
+        live__event(lr, me->no, "topic", json_pack("{s:s}", "text", m->text), s->id, m->id, NULL);
+        live__save_state(lr);
+        return;
+    case MSG_MUTE:
+        if (!allowed(lr, s, me, CMD_MUTE, m->id) ||
+            !(t = subject(lr, s, me, m->member, m->id, true)))
+            return;
+        t->muted = m->flag;
+        live__event(lr, me->no, m->flag ? "muted" : "unmuted",
+                    json_pack("{s:o}", "target", target(t)), s->id, m->id, NULL);
+        live__broadcast_state(lr);
+        return;
+    case MSG_REMOVE:
+        if (allowed(lr, s, me, CMD_REMOVE, m->id) &&
+            (t = subject(lr, s, me, m->member, m->id, true)))
+            remove_member(lr, s, me, t, m);
+        return;
+    case MSG_DELETE:
+        delete_message(lr, s, me, m);
+        return;
+    case MSG_GRANT:
+        if (!allowed(lr, s, me, CMD_GRANT, m->id) ||
+            !(t = subject(lr, s, me, m->member, m->id, true)))
+            return;
+        snprintf(t->granted, sizeof(t->granted), "%s", m->word);
+        if (strcmp(m->word, "co-chair") == 0)
+            chair_cochair_add(c, t->no);
+        else
+            chair_cochair_remove(c, t->no);
+        live__event(lr, me->no, "role_granted",
+                    json_pack("{s:o, s:s}", "target", target(t), "role", m->word), s->id, m->id,
+                    NULL);
+        live__broadcast_state(lr);
+        return;
+    case MSG_HAND_OVER:
+        if (!allowed(lr, s, me, CMD_HAND_OVER, m->id) ||
+            !(t = subject(lr, s, me, m->member, m->id, false)))
+            return;
+        if (t == me || !t->admitted || t->conns == 0 || live__rank(lr, t) == RANK_VISITOR) {
+            session_send_error(s, m->id, "forbidden", "the chair can go to someone present",
+                               "member", -1);
+            return;
+        }
+        chair_cochair_remove(c, t->no);
+        if (c->chair_member == me->no)
+            chair_cochair_add(c, me->no);
+        c->chair_member = t->no;
+        live__event(lr, me->no, "chair_handed_over", json_pack("{s:o}", "target", target(t)),
+                    s->id, m->id, NULL);
+        live__broadcast_state(lr);
+        return;
+    case MSG_PRIVATE: {
+        json_t *f = json_pack("{s:s, s:s, s:o, s:s, s:I}", "type", "private", "kind",
+                              m->to_chairs ? "to_chairs" : "direct", "from", target(me), "text",
+                              m->text, "ts", (json_int_t)util_wall_ms());
+        int reached;
+        if (m->to_chairs) {
+            reached = deliver_private(lr, f, RANK_COCHAIR, 0);
+        } else {
+            if (!(t = subject(lr, s, me, m->member, m->id, false))) {
+                json_decref(f);
+                return;
+            }
+            /* Unwanted private contact is a known harm: attendees write to
+             * each other only when the chair allows it. */
+            if (!chair_allowed(live__rank(lr, me), CMD_DM_ANYONE) &&
+                !(c->set.dms && live__rank(lr, me) >= RANK_ATTENDEE &&
+                  live__rank(lr, t) >= RANK_ATTENDEE)) {
+                json_decref(f);
+                session_send_error(s, m->id, "forbidden",
+                                   "direct messages are off in this meeting; you can always "
+                                   "write to the chairs",
+                                   NULL, -1);
+                return;
+            }
+            json_object_set_new(f, "to", json_integer(t->no));
+            reached = deliver_private(lr, f, RANK_VISITOR, t->no);
+        }
+        live__send(s, live__with_id(json_pack("{s:s, s:i}", "type", "done", "delivered", reached),
+                                    m->id));
+        return;
+    }
+    case MSG_REPORT: {
+        if (m->target_seq >= lr->room->next_seq) {
+            session_send_error(s, m->id, "not_found", "there is no event with that seq", "seq",
+                               -1);
+            return;
+        }
+        json_t *f = json_pack("{s:s, s:s, s:o, s:I, s:s, s:I}", "type", "private", "kind",
+                              "report", "from", target(me), "seq", (json_int_t)m->target_seq,
+                              "text", m->text ? m->text : "", "ts", (json_int_t)util_wall_ms());
+        int reached = deliver_private(lr, f, RANK_COCHAIR, 0);
+        live__send(s, live__with_id(json_pack("{s:s, s:i}", "type", "done", "delivered", reached),
+                                    m->id));
+        return;
+    }
+    case MSG_HELP: {
+        /* "I need help": to the chairs at once, to nobody else, never kept. */
+        json_t *f = json_pack("{s:s, s:s, s:o, s:s, s:I}", "type", "private", "kind", "help",
+                              "from", target(me), "text", m->text ? m->text : "", "ts",
+                              (json_int_t)util_wall_ms());
+        int reached = deliver_private(lr, f, RANK_COCHAIR, 0);
+        live__send(s, live__with_id(json_pack("{s:s, s:i}", "type", "done", "delivered", reached),
+                                    m->id));
+        return;
+    }
+    default:
+        return;
+    }
+}

@@ -1,0 +1,148 @@
+/*
+ * live_int.h: the types and helpers shared by live.c (rooms, joins,
+ * messages, history) and live_chair.c (running a session).  Not for other
+ * modules.
+ */
+#ifndef HAVEN_LIVE_INT_H
+#define HAVEN_LIVE_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chair.h"
+#include "codec.h"
+#include "live.h"
+#include "room.h"
+#include "session.h"
+#include "store.h"
+
+#include <uv.h>
+
+#define CATCHUP_PAGE 500
+#define TOKEN_CACHE_MAX 100000
+
+enum lroom_state { LR_LOADING, LR_READY, LR_NOT_FOUND, LR_FAILED };
+
+/* An event given a seq and waiting for its commit. */
+struct pending {
+    struct pending *next;
+    struct lroom *lr;
+    int64_t seq;
+    struct frame *frame;
+    uint64_t sender;  /* session to acknowledge */
+    json_t *req_id;   /* the request's id, or NULL */
+    int member_no;
+    char cmid[65];
+};
+
+/* An ack to send once the batch holding its event has been delivered. */
+struct ack_out {
+    uint64_t sid;
+    json_t *id;
+    int64_t seq;
+    char cmid[65];
+};
+
+struct waiter {
+    uint64_t sid;
+    json_t *id;
+    bool has_after;
+    int64_t after;
+};
+
+struct lroom {
+    struct lroom *next;
+    struct chair chair;
+    uv_timer_t timer;      /* the chair's next deadline; closed before the room is freed */
+    bool timer_on;
+    /* The meeting's settings, loaded with the room. */
+    bool closed_meeting;   /* type C: for people with a drug problem who want to stop */
+    bool record;           /* transcripts kept */
+    int retention_days;
+    char readers[16];      /* who may read transcripts */
+    json_t *format;        /* [{title, text}] */
+    json_t *resources;     /* [{title, url}] */
+    char *contribution_url;
+    json_t *banned;        /* attendee id -> true: kept out of this session */
+    int64_t ending_seq;    /* the session_ended event: close everyone once delivered */
+    struct live *lv;
+    struct room *room;
+    enum lroom_state state;
+    int loads; /* reads outstanding while loading */
+    bool load_failed;
+    struct session **conns; /* attached sessions */
+    int nconns, cap;
+    struct pending *pend_head, *pend_tail;
+    int npend;
+    struct waiter *waiters;
+    int nwait;
+    /* Committed in the current store segment, delivered at its end. */
+    struct frame **outbox;
+    int nout, outcap;
+    struct ack_out *acks;
+    int nacks, ackcap;
+    struct lroom *next_dirty;
+    bool dirty;
+};
+
+struct live {
+    uv_loop_t *loop;
+    struct store *st;
+    const struct config *cfg;
+    struct lroom *rooms;
+    struct lroom *dirty; /* rooms with committed events to deliver */
+    json_t *token_cache; /* token hash -> attendee id */
+    struct live_stats stats;
+    bool store_ok;
+    int s_load_room, s_participants, s_recent, s_client_ids, s_after, s_before, s_insert_event,
+        s_insert_participant, s_participant_left, s_insert_attendee, s_find_attendee,
+        s_session_state, s_redact, s_ban, s_bans, s_end_session;
+};
+
+
+/* ---- shared helpers (live.c) ---- */
+void live__send(struct session *s, json_t *obj);
+json_t *live__with_id(json_t *obj, json_t *id);
+void live__error(struct session *s, json_t *id, const char *code, const char *message);
+void live__unavailable(struct session *s, json_t *id);
+json_t *live__member_json(const struct lroom *lr, const struct room_member *m);
+/* Queue an event: numbered now, stored, then delivered to the room.  actor 0
+ * is the server itself.  body is stolen.  The requester (sid, id) gets an
+ * ack (with cmid) or a "done" (without) after the commit.  Returns the seq,
+ * or 0 when the store refused it (the requester got store_unavailable). */
+int64_t live__event(struct lroom *lr, int actor, const char *kind, json_t *body, uint64_t sid,
+                    json_t *id, const char *cmid);
+void live__fanout(struct lroom *lr, struct frame *f, int except_member);
+/* The member's effective rank and shown role in this session. */
+enum chair_rank live__rank(const struct lroom *lr, const struct room_member *m);
+const char *live__role(const struct lroom *lr, const struct room_member *m);
+/* Send the live state (phase, settings, queue, share) to every admitted
+ * connection, and the waiting room to those who may see it. */
+void live__broadcast_state(struct lroom *lr);
+json_t *live__state_json(const struct lroom *lr);
+/* Let a waiting member in: their connections get the joined snapshot. */
+void live__admit(struct lroom *lr, struct room_member *m);
+/* Put a member back in the waiting room. */
+void live__to_waiting(struct lroom *lr, struct room_member *m);
+/* Persist the session's phase, settings and topic. */
+void live__save_state(struct lroom *lr);
+/* Re-arm the room's timer for the chair's next deadline. */
+void live__arm_timer(struct lroom *lr);
+/* End the session: event, database, every connection closed. */
+void live__end_session(struct lroom *lr, int actor, uint64_t sid, json_t *id);
+/* A member's connections, closed with code and reason. */
+void live__close_member(struct lroom *lr, int member, int code, const char *reason);
+
+/* ---- live_chair.c ---- */
+/* Handle a chairing frame (start, admit, settings, hand, call, ...). */
+void live__chair_command(struct live *lv, struct session *s, struct msg *m);
+/* A timer fired: warnings and time events of the current share. */
+void live__chair_tick(struct lroom *lr);
+/* "!" alone raises a hand; "[done]" at the end of the sharer's text ends the
+ * share after the message.  Returns true when the text was "!" (not posted). */
+bool live__chair_say_hook(struct lroom *lr, struct session *s, const char *text, bool *ends_share);
+/* The member's last connection went: keep the chair held (succession). */
+void live__chair_member_left(struct lroom *lr, struct room_member *m);
+
+#endif
