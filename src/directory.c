@@ -12,6 +12,7 @@
 #include "api.h"
 #include "config.h"
 #include "directory_int.h"
+#include "live.h"
 #include "log.h"
 #include "meeting_types.h"
 #include "store.h"
@@ -48,6 +49,7 @@ static struct {
     const struct config *cfg;
     char public_url[512];
     char host[256];
+    struct live *live;
     int s_insert, s_update, s_delete, s_role, s_exists, s_zones, s_list, s_one, s_occurrences,
         s_ics_events, s_ics_zones;
     json_t *zones; /* accepted zone names, loaded once from pg_timezone_names */
@@ -583,6 +585,10 @@ static void do_delete(struct op *o, struct api_req *r)
     snprintf(id, sizeof(id), "%lld", (long long)o->meeting_id);
     snprintf(aid, sizeof(aid), "%lld", (long long)c->account_id);
     const char *qp[] = {id, c->admin ? "t" : "f", aid};
+    /* A live room of the meeting ends first: its queued events commit before
+     * the delete (one ordered queue), and no new ones follow it. */
+    if (D.live)
+        live_meeting_gone(D.live, o->slug);
     if (store_exec(D.st, D.s_delete, STORE_WRITE, 3, qp, on_deleted, o)) {
         op_free(o);
         unavailable(r);
@@ -945,8 +951,9 @@ static const struct api_route routes[] = {
     {0, NULL, NULL},
 };
 
-int directory_init(struct store *st, const struct config *cfg)
+int directory_init(struct store *st, const struct config *cfg, struct live *lv)
 {
+    D.live = lv;
     D.st = st;
     D.cfg = cfg;
     D.vtz = json_object();

@@ -31,8 +31,11 @@
 struct store;
 struct config;
 
-/* Prepare the statements and register the routes; before store_start(). */
-int directory_init(struct store *st, const struct config *cfg);
+struct live;
+
+/* Prepare the statements and register the routes; before store_start().  A
+ * meeting deleted through the API is first closed in lv (may be NULL). */
+int directory_init(struct store *st, const struct config *cfg, struct live *lv);
 
 /* The command line: havend meeting add|edit|show|del|list (argv starts at the
  * word "meeting").  Blocking libpq: never on the server loop.  Returns the

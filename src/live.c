@@ -1753,6 +1753,20 @@ void live_on_store_state(struct live *lv, enum store_state state)
     frame_unref(f);
 }
 
+void live_meeting_gone(struct live *lv, const char *slug)
+{
+    struct lroom *lr = find_room(lv, slug);
+    if (!lr || lr->state == LR_LOADING)
+        return;
+    lr->state = LR_NOT_FOUND;
+    uv_timer_stop(&lr->timer);
+    for (int i = 0; i < lr->nconns; i++) {
+        session_send_error(lr->conns[i], NULL, "meeting_not_found",
+                           "this meeting was removed from the directory", NULL, -1);
+        session_close_gently(lr->conns[i], 4404, "no such meeting");
+    }
+}
+
 void live_close_all(struct live *lv, int code, const char *reason)
 {
     for (struct lroom *lr = lv->rooms; lr; lr = lr->next)

@@ -45,6 +45,9 @@ void live_on_frame(struct live *lv, struct session *s, const char *data, size_t 
 void live_detach(struct live *lv, struct session *s);
 void live_on_store_state(struct live *lv, enum store_state state);
 void live_close_all(struct live *lv, int code, const char *reason);
+/* The meeting was deleted: its room takes no more events and every
+ * connection to it gets meeting_not_found and close 4404. */
+void live_meeting_gone(struct live *lv, const char *slug);
 /* Free every room (their timers are closed on the loop): after the store has
  * stopped, before the loop ends. */
 void live_stop(struct live *lv);

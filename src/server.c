@@ -243,7 +243,7 @@ int server_run(const struct config *cfg)
         goto fail_early;
     }
     account_init(&srv.loop, srv.store, cfg);
-    directory_init(srv.store, cfg);
+    directory_init(srv.store, cfg, srv.live);
 
     protos[0] = http_protocol_default();
     protos[1] = ws_protocol();
