@@ -255,7 +255,14 @@ int server_run(const struct config *cfg)
     retry.secs_since_valid_ping = (uint16_t)cfg->ws_ping_interval_secs;
     retry.secs_since_valid_hangup = (uint16_t)cfg->ws_ping_timeout_secs;
 
+    /* haven.v1 is the default ws protocol, so that an upgrade offering no
+     * subprotocol or another one reaches ws.c and is refused with 400 instead
+     * of hanging or being dropped without an answer (TECH-NOTES §0.6: ws.c
+     * hands every HTTP reason on to lws_callback_http_dummy). */
+    static const struct lws_protocol_vhost_options pvo_default = {NULL, NULL, "default", "1"};
+    static const struct lws_protocol_vhost_options pvo = {NULL, &pvo_default, "haven.v1", ""};
     memset(&info, 0, sizeof(info));
+    info.pvo = &pvo;
     foreign_loops[0] = &srv.loop;
     info.foreign_loops = foreign_loops;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |

@@ -62,6 +62,17 @@ static const char *path_slug(struct lws *wsi, char *buf, size_t len)
     return buf + 4;
 }
 
+static bool offers_haven(struct lws *wsi)
+{
+    char list[256];
+    if (lws_hdr_copy(wsi, list, sizeof(list), WSI_TOKEN_PROTOCOL) <= 0)
+        return false;
+    for (char *tok = strtok(list, ", "); tok; tok = strtok(NULL, ", "))
+        if (strcmp(tok, "haven.v1") == 0)
+            return true;
+    return false;
+}
+
 static bool origin_allowed(struct lws *wsi)
 {
     char origin[256], host[256], same[300];
@@ -179,6 +190,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        /* haven.v1 is the vhost's default protocol, so upgrades that offer no
+         * subprotocol or only others arrive here too: refuse them plainly. */
+        if (!offers_haven(wsi))
+            return refuse(wsi, HTTP_STATUS_BAD_REQUEST);
         if (!path_slug(wsi, path, sizeof(path)))
             return refuse(wsi, HTTP_STATUS_NOT_FOUND);
         if (!origin_allowed(wsi)) {
