@@ -465,9 +465,10 @@ int codec_decode(const char *data, size_t len, const struct codec_limits *lim, s
         m->type = MSG_PING;
         rc = check_keys(root, keys, err);
     } else if (strcmp(t, "say") == 0) {
-        static const char *const keys[] = {"client_msg_id", "text", NULL};
+        static const char *const keys[] = {"client_msg_id", "text", "off_record", NULL};
         m->type = MSG_SAY;
-        if ((rc = check_keys(root, keys, err)) || (rc = get_client_msg_id(root, m, err)))
+        if ((rc = check_keys(root, keys, err)) || (rc = get_client_msg_id(root, m, err)) ||
+            (rc = get_bool(root, "off_record", false, &m->off_record, err)))
             goto out;
         json_t *v = member(root, "text", JSON_STRING, true, err, &rc);
         if (rc)

@@ -41,6 +41,7 @@ struct msg {
     int limit;                     /* history */
     const char *client_msg_id;     /* say, react */
     const char *text;              /* say */
+    bool off_record;               /* say: delivered live, its text never stored */
     int64_t target_seq;            /* react */
     const char *reaction;          /* react */
     int member;                    /* admit, mute, remove, grant, call, ... (0: none) */

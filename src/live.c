@@ -34,17 +34,18 @@ struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cf
         "WITH m AS (SELECT id, name, types, record_transcripts, retention_days,"
         "   transcript_readers, share_time_limit_secs, format, resources, contribution_url"
         "   FROM meetings WHERE slug = $1),"
-        " ins AS (INSERT INTO sessions (meeting_id) SELECT id FROM m"
+        " ins AS (INSERT INTO sessions (meeting_id, record)"
+        "   SELECT id, record_transcripts FROM m"
         "   ON CONFLICT (meeting_id) WHERE ended_at IS NULL DO NOTHING"
-        "   RETURNING id, started_at, phase, settings, topic)"
+        "   RETURNING id, started_at, phase, settings, topic, record)"
         " SELECT m.id, m.name, s.id, (extract(epoch FROM s.started_at) * 1000)::bigint,"
         "   'C' = ANY (m.types), 'XT' = ANY (m.types), m.record_transcripts, m.retention_days,"
         "   m.transcript_readers, m.share_time_limit_secs, m.format::text, m.resources::text,"
         "   m.contribution_url, s.phase, s.settings::text, s.topic,"
         "   EXISTS (SELECT 1 FROM meeting_roles r WHERE r.meeting_id = m.id"
-        "     AND r.role IN ('chair', 'co-chair'))"
-        " FROM m, (SELECT id, started_at, phase, settings, topic FROM ins UNION ALL"
-        "   SELECT id, started_at, phase, settings, topic FROM sessions"
+        "     AND r.role IN ('chair', 'co-chair')), s.record"
+        " FROM m, (SELECT id, started_at, phase, settings, topic, record FROM ins UNION ALL"
+        "   SELECT id, started_at, phase, settings, topic, record FROM sessions"
         "   WHERE meeting_id = (SELECT id FROM m) AND ended_at IS NULL) s LIMIT 1",
         1);
     lv->s_session_state = store_prepare(
@@ -521,7 +522,8 @@ static void on_room_row(void *arg, const struct store_result *res, int status, c
         r->started_at_ms = store_result_int(res, 0, 3);
         lr->closed_meeting = tf(store_result_value(res, 0, 4));
         bool crosstalk = tf(store_result_value(res, 0, 5)); /* XT: crosstalk permitted */
-        lr->record = tf(store_result_value(res, 0, 6));
+        /* The session's own setting, fixed when it started. */
+        lr->record = tf(store_result_value(res, 0, 17));
         lr->retention_days = (int)store_result_int(res, 0, 7);
         snprintf(lr->readers, sizeof(lr->readers), "%s", store_result_value(res, 0, 8));
         chair_init(&lr->chair, (int)store_result_int(res, 0, 9), crosstalk);
@@ -1407,7 +1409,13 @@ int64_t live__event(struct lroom *lr, int actor, const char *kind, json_t *body,
     }
     int64_t seq = r->next_seq++;
     int64_t ts = util_wall_ms();
-    char *body_text = json_dumps(body, JSON_COMPACT);
+    /* What is stored: no text of a message marked off the record, and no
+     * text at all for a session that keeps none (only the skeleton). */
+    json_t *stored = json_deep_copy(body);
+    if (!lr->record || json_is_true(json_object_get(body, "off_record")))
+        json_object_del(stored, "text");
+    char *body_text = json_dumps(stored, JSON_COMPACT);
+    json_decref(stored);
     struct pending *p = xcalloc(1, sizeof(*p));
     p->lr = lr;
     p->seq = seq;
@@ -1522,7 +1530,10 @@ static void on_say(struct live *lv, struct session *s, struct msg *m)
             return;
         }
     }
-    if (new_event(lv, s, m, "message", json_pack("{s:s}", "text", m->text)) > 0) {
+    json_t *body = json_pack("{s:s}", "text", m->text);
+    if (m->off_record)
+        json_object_set_new(body, "off_record", json_true());
+    if (new_event(lv, s, m, "message", body) > 0) {
         me->last_post_ms = now;
         if (ends_share) {
             int who = chair_share_end(&lr->chair);
