@@ -368,6 +368,53 @@ static int decode_chair(json_t *root, const char *t, const struct codec_limits *
         }
         return get_text(root, "text", true, (size_t)lim->max_text_chars, m, err);
     }
+    if (strcmp(t, "vote_open") == 0) {
+        static const char *const keys[] = {"question", "options", NULL};
+        m->type = MSG_VOTE_OPEN;
+        if ((rc = check_keys(root, keys, err)) ||
+            (rc = get_text(root, "question", true, 300, m, err)))
+            return rc;
+        json_t *v = member(root, "options", JSON_ARRAY, true, err, &rc);
+        if (rc)
+            return rc;
+        size_t n = json_array_size(v), i;
+        json_t *o;
+        if (n < 2 || n > 6)
+            return bad(err, "bad_field", "options", "a vote has 2 to 6 options%s", "");
+        json_array_foreach(v, i, o) {
+            size_t chars = json_is_string(o) ? codec_utf8_chars(json_string_value(o),
+                                                                json_string_length(o))
+                                             : 0;
+            if (!json_is_string(o) || chars == 0 || chars > 80 || only_space(json_string_value(o)))
+                return bad(err, "bad_field", "options",
+                           "each option is a text of 1 to 80 characters%s", "");
+        }
+        m->options = v;
+        return 0;
+    }
+    if (strcmp(t, "vote") == 0 || strcmp(t, "vote_close") == 0) {
+        static const char *const vkeys[] = {"vote", "option", NULL};
+        static const char *const ckeys[] = {"vote", NULL};
+        m->type = t[4] ? MSG_VOTE_CLOSE : MSG_VOTE;
+        int64_t opt = 0;
+        bool has_opt = false;
+        if ((rc = check_keys(root, m->type == MSG_VOTE ? vkeys : ckeys, err)) ||
+            (rc = get_seq(root, "vote", 1, &has, &m->target_seq, err)))
+            return rc;
+        if (!has)
+            return bad(err, "missing_field", "vote", "the field \"%s\" is required", "vote");
+        if (m->type == MSG_VOTE) {
+            if ((rc = get_seq(root, "option", 0, &has_opt, &opt, err)))
+                return rc;
+            if (!has_opt)
+                return bad(err, "missing_field", "option", "the field \"%s\" is required",
+                           "option");
+            if (opt > 5)
+                return bad(err, "bad_field", "option", "no such option%s", "");
+            m->option = (int)opt;
+        }
+        return 0;
+    }
     if (strcmp(t, "help") == 0) {
         static const char *const keys[] = {"text", NULL};
         m->type = MSG_HELP;

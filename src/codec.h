@@ -23,6 +23,8 @@ enum msg_type {
     MSG_START, MSG_END, MSG_ADMIT, MSG_SEND_TO_WAITING, MSG_SETTINGS, MSG_HAND, MSG_CALL,
     MSG_END_SHARE, MSG_READING, MSG_TOPIC, MSG_MUTE, MSG_REMOVE, MSG_DELETE, MSG_GRANT,
     MSG_HAND_OVER, MSG_PRIVATE, MSG_REPORT, MSG_HELP,
+    /* group conscience */
+    MSG_VOTE_OPEN, MSG_VOTE, MSG_VOTE_CLOSE,
 };
 
 struct codec_limits {
@@ -49,6 +51,8 @@ struct msg {
     const char *word;              /* reading action, remove ban, grant role */
     json_t *settings;              /* settings: the validated object (borrowed) */
     bool to_chairs;                /* private: to the chairs, not a member */
+    json_t *options;               /* vote_open: 2 to 6 strings (borrowed) */
+    int option;                    /* vote: index into the options */
 };
 
 struct codec_error {

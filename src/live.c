@@ -60,6 +60,16 @@ struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cf
                                "SELECT attendee_id FROM bans WHERE meeting_id = $1"
                                " AND (session_id IS NULL OR session_id = $2)",
                                2);
+    lv->s_attend_in = store_prepare(st,
+                                    "INSERT INTO attendance (session_id, member_no, joined_at)"
+                                    " VALUES ($1, $2, to_timestamp($3::double precision / 1000))"
+                                    " ON CONFLICT DO NOTHING",
+                                    3);
+    lv->s_attend_out = store_prepare(
+        st,
+        "UPDATE attendance SET left_at = to_timestamp($3::double precision / 1000)"
+        " WHERE session_id = $1 AND member_no = $2 AND left_at IS NULL",
+        3);
     lv->s_end_session = store_prepare(
         st, "UPDATE sessions SET ended_at = now(), phase = 'closed' WHERE id = $1", 1);
     lv->s_participants = store_prepare(
@@ -141,6 +151,9 @@ static void lroom_release(struct lroom *lr)
     json_decref(lr->format);
     json_decref(lr->resources);
     json_decref(lr->banned);
+    free(lr->vote.question);
+    json_decref(lr->vote.options);
+    json_decref(lr->vote.voted);
     free(lr->contribution_url);
     free(lr);
 }
@@ -640,6 +653,7 @@ static void member_left(struct live *lv, struct lroom *lr, struct session *s)
     /* Attendance is a record kept on a best-effort basis: when the queue is
      * full it is skipped rather than refusing the person's leave. */
     store_exec(lv->st, lv->s_participant_left, STORE_WRITE, 3, params, NULL, NULL);
+    store_exec(lv->st, lv->s_attend_out, STORE_WRITE, 3, params, NULL, NULL);
 }
 
 void live_detach(struct live *lv, struct session *s)
@@ -1088,6 +1102,12 @@ static void do_join(struct live *lv, struct session *s, json_t *id, bool has_aft
     s->member_no = m->no;
     s->state = SESSION_JOINED;
     if (m->conns++ == 0) {
+        char asid[24], ano[16], ats[24];
+        snprintf(asid, sizeof(asid), "%lld", (long long)r->session_id);
+        snprintf(ano, sizeof(ano), "%d", m->no);
+        snprintf(ats, sizeof(ats), "%lld", (long long)now);
+        const char *aparams[] = {asid, ano, ats};
+        store_exec(lv->st, lv->s_attend_in, STORE_WRITE, 3, aparams, NULL, NULL);
         if (m->admitted)
             presence(lr, "join", m);
         if (!is_new) {
@@ -1299,13 +1319,18 @@ json_t *live__state_json(const struct lroom *lr)
         sharing = json_pack("{s:o, s:I, s:i}", "member", who(lr, c->sharer), "started_at",
                             (json_int_t)c->share_started_ms, "limit_secs",
                             c->set.share_limit_secs);
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i}", "phase",
+    json_t *vote = json_null();
+    if (lr->vote.id)
+        vote = json_pack("{s:I, s:s, s:O, s:i}", "id", (json_int_t)lr->vote.id, "question",
+                         lr->vote.question, "options", lr->vote.options, "votes_cast",
+                         (int)json_object_size(lr->vote.voted));
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:o}", "phase",
                      c->phase == PHASE_OPEN ? "open" : c->phase == PHASE_CLOSED ? "closed"
                                                                                 : "waiting",
                      "chair", c->chair_member ? json_integer(c->chair_member) : json_null(),
                      "cochairs", cochairs, "queue", queue, "sharing", sharing, "muted", muted,
                      "settings", settings_json(lr), "reading", c->reading, "readings",
-                     (int)json_array_size(lr->format));
+                     (int)json_array_size(lr->format), "vote", vote);
 }
 
 void live__broadcast_state(struct lroom *lr)
@@ -1737,6 +1762,9 @@ void live_on_frame(struct live *lv, struct session *s, const char *data, size_t 
     case MSG_PRIVATE:
     case MSG_REPORT:
     case MSG_HELP:
+    case MSG_VOTE_OPEN:
+    case MSG_VOTE:
+    case MSG_VOTE_CLOSE:
         if (require_joined(s, &m))
             live__chair_command(lv, s, &m);
         break;

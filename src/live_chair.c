@@ -573,6 +573,80 @@ void live__chair_command(struct live *lv, struct session *s, struct msg *m)
                                     m->id));
         return;
     }
+    case MSG_VOTE_OPEN:
+        if (!allowed(lr, s, me, CMD_SETTINGS, m->id))
+            return;
+        if (lr->vote.id) {
+            session_send_error(s, m->id, "vote_open", "close the open vote first", NULL, -1);
+            return;
+        }
+        {
+            int64_t id = live__event(lr, me->no, "vote_opened",
+                                     json_pack("{s:s, s:O}", "question", m->text, "options",
+                                               m->options),
+                                     s->id, m->id, NULL);
+            if (!id)
+                return;
+            lr->vote.id = id;
+            lr->vote.question = xstrdup(m->text);
+            lr->vote.options = json_incref(m->options);
+            memset(lr->vote.counts, 0, sizeof(lr->vote.counts));
+            lr->vote.voted = json_object();
+        }
+        live__broadcast_state(lr);
+        return;
+    case MSG_VOTE: {
+        char key[16];
+        if (!lr->vote.id || m->target_seq != lr->vote.id) {
+            session_send_error(s, m->id, "not_found", "that vote is not open", "vote", -1);
+            return;
+        }
+        /* Members present vote; visitors do not. */
+        if (live__rank(lr, me) == RANK_VISITOR) {
+            session_send_error(s, m->id, "forbidden", "visitors do not vote", NULL, -1);
+            return;
+        }
+        if ((size_t)m->option >= json_array_size(lr->vote.options)) {
+            session_send_error(s, m->id, "bad_field", "no such option", "option", -1);
+            return;
+        }
+        snprintf(key, sizeof(key), "%d", me->no);
+        if (json_object_get(lr->vote.voted, key)) {
+            session_send_error(s, m->id, "already_voted", "you have voted in this vote", NULL,
+                               -1);
+            return;
+        }
+        json_object_set_new(lr->vote.voted, key, json_true());
+        lr->vote.counts[m->option]++;
+        done(s, m->id);
+        live__broadcast_state(lr); /* how many voted, never who or how */
+        return;
+    }
+    case MSG_VOTE_CLOSE: {
+        if (!allowed(lr, s, me, CMD_SETTINGS, m->id))
+            return;
+        if (!lr->vote.id || m->target_seq != lr->vote.id) {
+            session_send_error(s, m->id, "not_found", "that vote is not open", "vote", -1);
+            return;
+        }
+        json_t *counts = json_array();
+        int total = 0;
+        for (size_t i = 0; i < json_array_size(lr->vote.options); i++) {
+            json_array_append_new(counts, json_integer(lr->vote.counts[i]));
+            total += lr->vote.counts[i];
+        }
+        live__event(lr, me->no, "vote_closed",
+                    json_pack("{s:I, s:s, s:O, s:o, s:i}", "vote", (json_int_t)lr->vote.id,
+                              "question", lr->vote.question, "options", lr->vote.options,
+                              "counts", counts, "votes", total),
+                    s->id, m->id, NULL);
+        free(lr->vote.question);
+        json_decref(lr->vote.options);
+        json_decref(lr->vote.voted);
+        memset(&lr->vote, 0, sizeof(lr->vote));
+        live__broadcast_state(lr);
+        return;
+    }
     default:
         return;
     }

@@ -66,6 +66,15 @@ struct lroom {
     char *contribution_url;
     json_t *banned;        /* attendee id -> true: kept out of this session */
     int64_t ending_seq;    /* the session_ended event: close everyone once delivered */
+    /* The open vote, if any.  Who voted is known only here, in memory, to
+     * refuse a second vote: the database never links a vote to a person. */
+    struct {
+        int64_t id;        /* seq of its vote_opened event; 0: no vote open */
+        char *question;
+        json_t *options;
+        int counts[6];
+        json_t *voted;     /* member number -> true */
+    } vote;
     struct live *lv;
     struct room *room;
     enum lroom_state state;
@@ -97,7 +106,7 @@ struct live {
     bool store_ok;
     int s_load_room, s_participants, s_recent, s_client_ids, s_after, s_before, s_insert_event,
         s_insert_participant, s_participant_left, s_insert_attendee, s_find_attendee,
-        s_session_state, s_redact, s_ban, s_bans, s_end_session;
+        s_session_state, s_redact, s_ban, s_bans, s_end_session, s_attend_in, s_attend_out;
 };
 
 
