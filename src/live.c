@@ -51,7 +51,10 @@ struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cf
     lv->s_session_state = store_prepare(
         st, "UPDATE sessions SET phase = $2, settings = $3::jsonb, topic = $4 WHERE id = $1", 4);
     lv->s_redact = store_prepare(
-        st, "UPDATE events SET body = $3::jsonb WHERE session_id = $1 AND seq = $2", 3);
+        st,
+        "UPDATE events SET body = $3::jsonb WHERE session_id = $1 AND seq = $2"
+        " AND kind = 'message'",
+        3);
     lv->s_ban = store_prepare(st,
                               "INSERT INTO bans (meeting_id, attendee_id, session_id)"
                               " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -82,7 +85,8 @@ struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cf
                                  " ORDER BY seq DESC LIMIT $2",
                                  2);
     lv->s_client_ids = store_prepare(st,
-                                     "SELECT member_no, client_msg_id, seq FROM events"
+                                     "SELECT member_no, client_msg_id, seq,"
+                                     " kind = 'message', body ? 'removed' FROM events"
                                      " WHERE session_id = $1 AND client_msg_id IS NOT NULL",
                                      1);
     lv->s_after = store_prepare(st,
@@ -269,6 +273,8 @@ enum chair_rank live__rank(const struct lroom *lr, const struct room_member *m)
         return RANK_CHAIR;
     if (strcmp(m->granted, "attendee") == 0)
         return strcmp(m->role, "visitor") == 0 ? RANK_VISITOR : RANK_ATTENDEE;
+    if (strcmp(m->granted, "greeter") == 0 && !chair_is_cochair(c, m->no))
+        return RANK_GREETER;
     if (chair_is_cochair(c, m->no) || strcmp(m->role, "co-chair") == 0 ||
         strcmp(m->role, "chair") == 0 || strcmp(m->granted, "co-chair") == 0)
         return RANK_COCHAIR;
@@ -450,6 +456,12 @@ static void on_recent(void *arg, const struct store_result *res, int status, con
     load_finished(lr);
 }
 
+/* A boolean column as text. */
+static bool tf(const char *v)
+{
+    return v && strcmp(v, "t") == 0;
+}
+
 static void on_client_ids(void *arg, const struct store_result *res, int status,
                           const char *errmsg)
 {
@@ -458,9 +470,14 @@ static void on_client_ids(void *arg, const struct store_result *res, int status,
     if (status) {
         lr->load_failed = true;
     } else {
-        for (int i = 0; i < store_result_rows(res); i++)
-            room_dedupe_put(lr->room, (int)store_result_int(res, i, 0),
-                            store_result_value(res, i, 1), store_result_int(res, i, 2));
+        for (int i = 0; i < store_result_rows(res); i++) {
+            int member = (int)store_result_int(res, i, 0);
+            room_dedupe_put(lr->room, member, store_result_value(res, i, 1),
+                            store_result_int(res, i, 2));
+            if (tf(store_result_value(res, i, 3)))
+                room_author_set(lr->room, store_result_int(res, i, 2),
+                                tf(store_result_value(res, i, 4)) ? -member : member);
+        }
     }
     load_finished(lr);
 }
@@ -484,11 +501,6 @@ static void on_bans(void *arg, const struct store_result *res, int status, const
         for (int i = 0; i < store_result_rows(res); i++)
             json_object_set_new(lr->banned, store_result_value(res, i, 0), json_true());
     load_finished(lr);
-}
-
-static bool tf(const char *v)
-{
-    return v && strcmp(v, "t") == 0;
 }
 
 static void load_settings(struct lroom *lr, const char *text)
@@ -1009,14 +1021,19 @@ void live__admit(struct lroom *lr, struct room_member *m)
         presence(lr, "join", m);
 }
 
+void live__unadmit(struct lroom *lr, struct room_member *m)
+{
+    if (m->admitted && m->conns > 0)
+        presence(lr, "leave", m);
+    m->admitted = false;
+    chair_forget(&lr->chair, m->no);
+}
+
 void live__to_waiting(struct lroom *lr, struct room_member *m)
 {
     if (!m->admitted)
         return;
-    if (m->conns > 0)
-        presence(lr, "leave", m);
-    m->admitted = false;
-    chair_forget(&lr->chair, m->no);
+    live__unadmit(lr, m);
     for (int i = 0; i < lr->nconns; i++) {
         struct session *s = lr->conns[i];
         if (s->state == SESSION_JOINED && s->member_no == m->no) {
@@ -1217,6 +1234,8 @@ static void on_committed(void *arg, const struct store_result *res, int status,
     } else {
         lv->stats.events_committed++;
         room_ring_push(lr->room, p->seq, p->frame);
+        if (p->message)
+            room_author_set(lr->room, p->seq, p->member_no);
         if (lr->nout == lr->outcap) {
             lr->outcap = lr->outcap ? lr->outcap * 2 : 16;
             lr->outbox = xrealloc(lr->outbox, (size_t)lr->outcap * sizeof(*lr->outbox));
@@ -1365,8 +1384,10 @@ void live__save_state(struct lroom *lr)
     char *text = json_dumps(set, JSON_COMPACT);
     char sid[24];
     snprintf(sid, sizeof(sid), "%lld", (long long)lr->room->session_id);
-    const char *params[] = {sid, lr->chair.phase == PHASE_OPEN ? "open" : "waiting", text,
-                            lr->room->topic};
+    const char *phase = lr->chair.phase == PHASE_OPEN     ? "open"
+                        : lr->chair.phase == PHASE_CLOSED ? "closed"
+                                                          : "waiting";
+    const char *params[] = {sid, phase, text, lr->room->topic};
     store_exec(lr->lv->st, lr->lv->s_session_state, STORE_WRITE, 4, params, NULL, NULL);
     free(text);
     json_decref(set);
@@ -1437,6 +1458,8 @@ int64_t live__event(struct lroom *lr, int actor, const char *kind, json_t *body,
     /* What is stored: no text of a message marked off the record, and no
      * text at all for a session that keeps none (only the skeleton). */
     json_t *stored = json_deep_copy(body);
+    if (!lr->record && strcmp(kind, "message") == 0)
+        json_object_set_new(stored, "off_record", json_true());
     if (!lr->record || json_is_true(json_object_get(body, "off_record")))
         json_object_del(stored, "text");
     char *body_text = json_dumps(stored, JSON_COMPACT);
@@ -1447,6 +1470,7 @@ int64_t live__event(struct lroom *lr, int actor, const char *kind, json_t *body,
     p->sender = sid;
     p->req_id = id ? json_incref(id) : NULL;
     p->member_no = actor;
+    p->message = strcmp(kind, "message") == 0;
     snprintf(p->cmid, sizeof(p->cmid), "%s", cmid ? cmid : "");
     p->frame = codec_event_frame(event_json(r, seq, ts, kind, actor, cmid, body));
 
@@ -1513,9 +1537,22 @@ static bool require_joined(struct session *s, struct msg *m)
     return false;
 }
 
+/* A retry of a client id already used is answered as such before any rule
+ * is checked: a message stored before a mute or a lock was still stored. */
+static bool answered_as_retry(struct session *s, struct msg *m)
+{
+    struct lroom *lr = s->lroom;
+    int64_t seq = room_dedupe_get(lr->room, s->member_no, m->client_msg_id);
+    if (!seq)
+        return false;
+    if (!retarget_pending(lr, s, m, seq))
+        ack(s, m->id, m->client_msg_id, seq, true);
+    return true;
+}
+
 static void on_say(struct live *lv, struct session *s, struct msg *m)
 {
-    if (!require_joined(s, m))
+    if (!require_joined(s, m) || answered_as_retry(s, m))
         return;
     struct lroom *lr = s->lroom;
     struct room_member *me = room_member_by_no(lr->room, s->member_no);
@@ -1560,21 +1597,14 @@ static void on_say(struct live *lv, struct session *s, struct msg *m)
         json_object_set_new(body, "off_record", json_true());
     if (new_event(lv, s, m, "message", body) > 0) {
         me->last_post_ms = now;
-        if (ends_share) {
-            int who = chair_share_end(&lr->chair);
-            live__event(lr, who, "share_ended",
-                        json_pack("{s:s, s:I}", "reason", "done", "duration_ms",
-                                  (json_int_t)(now - lr->chair.share_started_ms)),
-                        0, NULL, NULL);
-            live__arm_timer(lr);
-            live__broadcast_state(lr);
-        }
+        if (ends_share)
+            live__chair_end_share(lr, me->no, "done");
     }
 }
 
 static void on_react(struct live *lv, struct session *s, struct msg *m)
 {
-    if (!require_joined(s, m))
+    if (!require_joined(s, m) || answered_as_retry(s, m))
         return;
     struct room_member *me = room_member_by_no(s->lroom->room, s->member_no);
     if (me->muted) {

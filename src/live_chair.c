@@ -60,7 +60,7 @@ static int deliver_private(struct lroom *lr, json_t *frame, enum chair_rank min_
 {
     struct frame *f = codec_frame(frame);
     int reached = 0;
-    int last = 0;
+    bool *seen = xcalloc((size_t)lr->room->nmembers + 1, sizeof(bool));
     for (int i = 0; i < lr->nconns; i++) {
         struct session *s = lr->conns[i];
         struct room_member *m = room_member_by_no(lr->room, s->member_no);
@@ -69,11 +69,12 @@ static int deliver_private(struct lroom *lr, json_t *frame, enum chair_rank min_
         if (only ? m->no != only : live__rank(lr, m) < min_rank)
             continue;
         session_send(s, f);
-        if (m->no != last) {
+        if (!seen[m->no]) {
+            seen[m->no] = true;
             reached++;
-            last = m->no;
         }
     }
+    free(seen);
     frame_unref(f);
     return reached;
 }
@@ -101,9 +102,10 @@ static bool share_start(struct lroom *lr, int actor, int no)
         /* Hands of people gone past the grace period are skipped. */
         while (c->nqueue) {
             struct room_member *m = room_member_by_no(lr->room, c->queue[0]);
-            if (m && m->admitted && (m->conns > 0 ||
-                                     util_wall_ms() - m->left_ms <=
-                                         lr->lv->cfg->rooms_reconnect_grace_secs * 1000LL))
+            if (m && m->admitted &&
+                (live__rank(lr, m) > RANK_VISITOR || c->set.visitors_may_post) &&
+                (m->conns > 0 || util_wall_ms() - m->left_ms <=
+                                     lr->lv->cfg->rooms_reconnect_grace_secs * 1000LL))
                 break;
             chair_hand_lower(c, c->queue[0]);
         }
@@ -125,6 +127,20 @@ static void after_share(struct lroom *lr)
         share_start(lr, 0, 0);
     live__arm_timer(lr);
     live__broadcast_state(lr);
+}
+
+void live__chair_end_share(struct lroom *lr, int actor, const char *reason)
+{
+    share_end(lr, actor, reason);
+    after_share(lr);
+}
+
+/* May this member share now?  Present, let in, and not a visitor unless the
+ * chair lets visitors post. */
+static bool can_share(struct lroom *lr, const struct room_member *m)
+{
+    return m->admitted && m->conns > 0 &&
+           (live__rank(lr, m) > RANK_VISITOR || lr->chair.set.visitors_may_post);
 }
 
 void live__chair_tick(struct lroom *lr)
@@ -277,27 +293,15 @@ static void delete_message(struct lroom *lr, struct session *s, struct room_memb
                            struct msg *m)
 {
     struct live *lv = lr->lv;
-    json_t *e = ring_event(lr, m->target_seq);
-    bool mine = false;
-    if (e) {
-        const char *kind = json_string_value(json_object_get(e, "kind"));
-        if (!kind || strcmp(kind, "message") != 0 || json_object_get(e, "removed")) {
-            json_decref(e);
-            session_send_error(s, m->id, "not_found", "there is no message with that seq", "seq",
-                               -1);
-            return;
-        }
-        mine = json_integer_value(json_object_get(json_object_get(e, "from"), "member")) ==
-               me->no;
-    }
-    if (!mine && !allowed(lr, s, me, CMD_DELETE_ANY, m->id)) {
-        json_decref(e);
-        return;
-    }
-    if (!e && m->target_seq >= lr->room->next_seq) {
+    int author = room_author(lr->room, m->target_seq);
+    if (author <= 0) {
+        /* Not a message of this session, or already removed. */
         session_send_error(s, m->id, "not_found", "there is no message with that seq", "seq", -1);
         return;
     }
+    bool mine = author == me->no;
+    if (!mine && !allowed(lr, s, me, CMD_DELETE_ANY, m->id))
+        return;
     const char *by = mine ? "author" : "chair";
     json_t *body = json_pack("{s:s}", "removed", by);
     char *text = json_dumps(body, JSON_COMPACT), sid[24], sq[24];
@@ -315,16 +319,20 @@ static void delete_message(struct lroom *lr, struct session *s, struct room_memb
     else
         live__unavailable(s, m->id);
     free(text);
-    if (seq && e) {
+    json_decref(body);
+    if (!seq)
+        return;
+    room_author_set(lr->room, m->target_seq, -author);
+    json_t *e = ring_event(lr, m->target_seq);
+    if (e) {
         /* Later joins and resumes get the message without its text. */
         json_object_del(e, "text");
         json_object_set_new(e, "removed", json_string(by));
         struct frame *f = codec_event_frame(json_incref(e));
         room_ring_replace(lr->room, m->target_seq, f);
         frame_unref(f);
+        json_decref(e);
     }
-    json_decref(body);
-    json_decref(e);
 }
 
 static void remove_member(struct lroom *lr, struct session *s, struct room_member *me,
@@ -341,12 +349,11 @@ static void remove_member(struct lroom *lr, struct session *s, struct room_membe
         json_object_set_new(lr->banned, t->attendee_id, json_true());
         t->removed = true;
     }
+    if (lr->chair.sharer == t->no)
+        share_end(lr, me->no, "chair");
     live__event(lr, me->no, "removed", json_pack("{s:o, s:s}", "target", target(t), "ban", m->word),
                 s->id, m->id, NULL);
-    if (t->admitted && t->conns > 0)
-        live__to_waiting(lr, t);
-    t->admitted = false;
-    chair_forget(&lr->chair, t->no);
+    live__unadmit(lr, t);
     live__close_member(lr, t->no, 4403, "removed by a chair");
     live__broadcast_state(lr);
 }
@@ -401,6 +408,8 @@ void live__chair_command(struct live *lv, struct session *s, struct msg *m)
         if (!allowed(lr, s, me, CMD_SEND_TO_WAITING, m->id) ||
             !(t = subject(lr, s, me, m->member, m->id, true)))
             return;
+        if (c->sharer == t->no)
+            share_end(lr, me->no, "chair");
         live__to_waiting(lr, t);
         live__event(lr, me->no, "sent_to_waiting", json_pack("{s:o}", "target", target(t)),
                     s->id, m->id, NULL);
@@ -433,8 +442,18 @@ void live__chair_command(struct live *lv, struct session *s, struct msg *m)
             return;
         if (m->member && !(t = subject(lr, s, me, m->member, m->id, false)))
             return;
+        if (m->member && !can_share(lr, t)) {
+            session_send_error(s, m->id, "forbidden",
+                               "that member cannot share now (waiting room, away, or a visitor)",
+                               "member", -1);
+            return;
+        }
         if (c->phase != PHASE_OPEN) {
             session_send_error(s, m->id, "not_open", "start the meeting first", NULL, -1);
+            return;
+        }
+        if (!m->member && !c->nqueue) {
+            session_send_error(s, m->id, "not_found", "no hand is raised", NULL, -1);
             return;
         }
         if (c->sharer)

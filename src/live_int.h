@@ -33,6 +33,7 @@ struct pending {
     uint64_t sender;  /* session to acknowledge */
     json_t *req_id;   /* the request's id, or NULL */
     int member_no;
+    bool message;     /* a message: its author is remembered for deletes */
     char cmid[65];
 };
 
@@ -132,6 +133,9 @@ void live__broadcast_state(struct lroom *lr);
 json_t *live__state_json(const struct lroom *lr);
 /* Let a waiting member in: their connections get the joined snapshot. */
 void live__admit(struct lroom *lr, struct room_member *m);
+/* No longer in the room for others (presence leave, out of the queue and
+ * the share), without telling the member anything. */
+void live__unadmit(struct lroom *lr, struct room_member *m);
 /* Put a member back in the waiting room. */
 void live__to_waiting(struct lroom *lr, struct room_member *m);
 /* Persist the session's phase, settings and topic. */
@@ -151,6 +155,9 @@ void live__chair_tick(struct lroom *lr);
 /* "!" alone raises a hand; "[done]" at the end of the sharer's text ends the
  * share after the message.  Returns true when the text was "!" (not posted). */
 bool live__chair_say_hook(struct lroom *lr, struct session *s, const char *text, bool *ends_share);
+/* End the current share (reason done|chair|next|time) and call the next hand
+ * when the settings say so. */
+void live__chair_end_share(struct lroom *lr, int actor, const char *reason);
 /* The member's last connection went: keep the chair held (succession). */
 void live__chair_member_left(struct lroom *lr, struct room_member *m);
 

@@ -16,6 +16,7 @@ struct room *room_new(const char *slug, int ring_cap)
     r->ring_cap = ring_cap > 0 ? ring_cap : 1;
     r->ring = xcalloc((size_t)r->ring_cap, sizeof(*r->ring));
     r->dedupe = json_object();
+    r->authors = json_object();
     return r;
 }
 
@@ -30,6 +31,7 @@ void room_free(struct room *r)
     free(r->members);
     free(r->ring);
     json_decref(r->dedupe);
+    json_decref(r->authors);
     free(r->slug);
     free(r->meeting_name);
     free(r->topic);
@@ -102,6 +104,20 @@ void room_dedupe_forget(struct room *r, int member_no, const char *client_msg_id
     char key[96];
     dedupe_key(key, sizeof(key), member_no, client_msg_id);
     json_object_del(r->dedupe, key);
+}
+
+int room_author(struct room *r, int64_t seq)
+{
+    char key[24];
+    snprintf(key, sizeof(key), "%lld", (long long)seq);
+    return (int)json_integer_value(json_object_get(r->authors, key));
+}
+
+void room_author_set(struct room *r, int64_t seq, int member)
+{
+    char key[24];
+    snprintf(key, sizeof(key), "%lld", (long long)seq);
+    json_object_set_new(r->authors, key, json_integer(member));
 }
 
 void room_ring_push(struct room *r, int64_t seq, struct frame *frame)

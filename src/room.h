@@ -52,6 +52,7 @@ struct room {
     int ring_cap, ring_len, ring_start;
 
     void *dedupe; /* json_t object: "member:client_msg_id" -> seq */
+    void *authors; /* json_t object: message seq -> member (negative: removed) */
 };
 
 struct room *room_new(const char *slug, int ring_cap);
@@ -69,6 +70,11 @@ struct room_member *room_member_add(struct room *r, int no, const char *attendee
 int64_t room_dedupe_get(struct room *r, int member_no, const char *client_msg_id);
 void room_dedupe_put(struct room *r, int member_no, const char *client_msg_id, int64_t seq);
 void room_dedupe_forget(struct room *r, int member_no, const char *client_msg_id);
+
+/* Who wrote message seq: > 0 the member, < 0 minus the member of a removed
+ * message, 0 unknown (not a message of this session). */
+int room_author(struct room *r, int64_t seq);
+void room_author_set(struct room *r, int64_t seq, int member);
 
 /* Append a delivered event (takes a reference on frame); the oldest falls out
  * when the ring is full. */

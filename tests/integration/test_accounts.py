@@ -217,7 +217,8 @@ def test_roles_follow_the_account_into_the_room(db, start_havend):
     assert me["roles"] == [{"meeting": "monday", "role": "chair"}]
     assert asyncio.run(hello_join(server, "monday", sam, "Sam"))[1]["you"]["role"] == "chair"
     assert asyncio.run(hello_join(server, "friday", sam, "Sam"))[1]["you"]["role"] == "attendee"
-    assert asyncio.run(hello_join(server, "friday", root, "Ro"))[1]["you"]["role"] == "admin"
+    # an admin is of the chair's rank; nobody holds friday's chair, so the admin takes it
+    assert asyncio.run(hello_join(server, "friday", root, "Ro"))[1]["you"]["role"] == "chair"
     assert cli(db, "role", "grant", "sam", "monday", "co-chair").returncode == 0
     assert asyncio.run(hello_join(server, "monday", sam, "Sam"))[1]["you"]["role"] == "co-chair"
     assert cli(db, "role", "revoke", "sam", "monday").returncode == 0

@@ -26,10 +26,34 @@ CLIENT_REQUIRED = {
     "react": {"type", "client_msg_id", "seq", "reaction"},
     "history": {"type"},
     "ping": {"type"},
+    # running a session
+    "start": {"type"},
+    "end": {"type"},
+    "admit": {"type"},
+    "send_to_waiting": {"type", "member"},
+    "settings": {"type", "settings"},
+    "hand": {"type", "raised"},
+    "call": {"type"},
+    "end_share": {"type"},
+    "reading": {"type", "action"},
+    "topic": {"type", "text"},
+    "mute": {"type", "member", "muted"},
+    "remove": {"type", "member"},
+    "delete": {"type", "seq"},
+    "grant": {"type", "member", "role"},
+    "hand_over": {"type", "member"},
+    "private": {"type", "to", "text"},
+    "report": {"type", "seq"},
+    "help": {"type"},
+    # group conscience
+    "vote_open": {"type", "question", "options"},
+    "vote": {"type", "vote", "option"},
+    "vote_close": {"type", "vote"},
 }
 SERVER_REQUIRED = {
     "welcome": {"type", "protocol", "server", "token", "name", "limits", "warnings"},
-    "joined": {"type", "meeting", "session", "you", "members", "topic", "store", "events", "more"},
+    "joined": {"type", "meeting", "session", "you", "members", "topic", "store", "state", "events",
+               "more"},
     "event": {"type", "event"},
     "events": {"type", "events"},
     "ack": {"type", "client_msg_id", "seq", "duplicate"},
@@ -39,12 +63,19 @@ SERVER_REQUIRED = {
     "left": {"type"},
     "pong": {"type", "server_time_ms"},
     "error": {"type", "code", "message"},
+    "waiting": {"type", "meeting", "you", "phase"},
+    "state": {"type", "state"},
+    "waiting_room": {"type", "members"},
+    "private": {"type", "kind", "from", "text", "ts"},
+    "done": {"type"},
 }
 # Server frames that answer a request and so may echo its id.
-SERVER_WITH_ID = {"welcome", "joined", "ack", "history", "left", "pong", "error"}
+SERVER_WITH_ID = {"welcome", "joined", "ack", "history", "left", "pong", "error", "waiting", "done"}
 REQUIRED = {"client": CLIENT_REQUIRED, "server": SERVER_REQUIRED}
 
 ALL_FILES = sorted(protocol.schemas().by_rel)
+# The WebSocket protocol's files; api/ holds the HTTP API's schemas (proto/API.md).
+PROTOCOL_FILES = [rel for rel in ALL_FILES if not rel.startswith("api/")]
 FRAME_FILES = sorted(f"{d}/{t}.json" for d, req in REQUIRED.items() for t in req)
 
 
@@ -56,7 +87,7 @@ def load(rel):
 
 def test_expected_files_exist():
     expected = set(FRAME_FILES) | {"common.json", "client.json", "server.json"}
-    assert set(ALL_FILES) == expected
+    assert set(PROTOCOL_FILES) == expected
 
 
 @pytest.mark.parametrize("rel", ALL_FILES)
@@ -196,7 +227,7 @@ def test_close_code_table():
     section = md.split("## 13. Close codes", 1)[1].split("\n## ", 1)[0]
     in_doc = re.findall(r"^\| (\d{4}) \|", section, re.M)
     assert sorted(in_doc) == ["1000", "1001", "1003", "1006", "1007", "1008", "1009", "1013",
-                              "4404"]
+                              "4403", "4404"]
 
 
 # ---------------------------------------------------------------- valid edge cases
@@ -209,10 +240,66 @@ LIMITS = {"max_frame_bytes": 16384, "max_text_chars": 4000, "rate_per_sec": 0.5,
 TOKEN = "0" * 64
 WELCOME_BASE = {"type": "welcome", "protocol": "haven.v1", "server": "0.1.0", "token": TOKEN,
                 "name": "Jo", "limits": LIMITS, "warnings": []}
-JOINED = {"type": "joined", "meeting": {"slug": "x", "name": "X"},
+MEETING = {"slug": "x", "name": "X", "closed": False, "resources": [], "format_titles": [],
+           "contribution_url": "", "records": {"kept": True, "retention_days": 30,
+                                               "readers": "chairs"}}
+SETTINGS = {"auto_admit": False, "locked": False, "hide_members": False, "crosstalk": False,
+            "chat_locked": False, "dms": False, "visitors_may_post": False,
+            "end_share_at_limit": False, "auto_call": False, "slow_mode_secs": 0,
+            "share_limit_secs": 300}
+STATE = {"phase": "waiting", "chair": None, "cochairs": [], "queue": [], "sharing": None,
+         "muted": [], "settings": SETTINGS, "reading": -1, "readings": 0}
+JOINED = {"type": "joined", "meeting": MEETING,
           "session": {"id": 1, "started_at": 0, "last_seq": 0},
           "you": {"member": 1, "name": "Jo", "role": "visitor"}, "members": [],
-          "topic": None, "store": "paused", "events": [], "more": False}
+          "topic": None, "store": "paused", "state": STATE, "events": [], "more": False}
+JO = {"member": 1, "name": "Jo"}
+DEE = {"member": 2, "name": "Dee"}
+
+
+def ev(kind, seq=3, **fields):
+    """An Event of a chairing kind; from is Jo unless given (None: no from)."""
+    e = {"seq": seq, "ts": 5, "kind": kind, "from": JO}
+    for k, v in fields.items():
+        if k == "from_":
+            k = "from"
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = v
+    return e
+
+
+# One valid event of each chairing kind.
+CHAIR_EVENTS = [
+    ev("chair_taken", from_=None, target=JO),
+    ev("chair_taken", from_=None, target=DEE, reason="the chair left"),
+    ev("session_started"),
+    ev("session_ended"),
+    ev("admitted", target=DEE),
+    ev("admitted_all", count=5),
+    ev("sent_to_waiting", target=DEE),
+    ev("settings_changed", settings={"share_limit_secs": 180, "dms": True}),
+    ev("share_started", target=DEE, limit_secs=300),
+    ev("share_started", from_=None, target=DEE, limit_secs=2),
+    ev("share_ended", target=DEE, reason="chair", duration_ms=61234),
+    ev("share_ended", from_=None, target=DEE, reason="time", duration_ms=300001),
+    ev("share_time_warning", from_=None, target=DEE, remaining_secs=60),
+    ev("share_time_up", from_=None, target=DEE),
+    ev("reading", index=0, title="Who is an addict?", text="Most of us do not have to think twice"),
+    ev("reading", index=3, title="Empty", text=""),
+    ev("reading_skipped", index=1, title="The Twelve Steps"),
+    ev("topic", text="Gratitude"),
+    ev("topic", text=""),
+    ev("muted", target=DEE),
+    ev("unmuted", target=DEE),
+    ev("removed", target=DEE, ban="forever"),
+    ev("message_deleted", target_seq=2, by="chair"),
+    ev("role_granted", target=DEE, role="co-chair"),
+    ev("chair_handed_over", target=DEE),
+    # a message whose text was removed
+    {"seq": 2, "ts": 0, "kind": "message", "from": DEE, "client_msg_id": "m", "removed": "author"},
+]
 
 VALID = [
     ("client", {"type": "hello", "name": "Jo"}),
@@ -252,6 +339,65 @@ VALID = [
     ("server", dict(WELCOME_BASE, name="\u00a0Jo\u3000")),
     ("client", {"type": "say", "client_msg_id": "a", "text": "\u00a0"}),
     ("client", {"type": "hello", "name": "\u00e9l\u00e8ve \u2603"}),
+    # running a session: client frames
+    ("client", {"type": "start", "id": 1}),
+    ("client", {"type": "end"}),
+    ("client", {"type": "end_share"}),
+    ("client", {"type": "admit", "member": 4}),
+    ("client", {"type": "admit", "member": 4, "all": False}),
+    ("client", {"type": "admit", "all": True}),
+    ("client", {"type": "send_to_waiting", "member": 1000000}),
+    ("client", {"type": "settings", "settings": {"slow_mode_secs": 0}}),
+    ("client", {"type": "settings", "settings": dict(SETTINGS, share_limit_secs=2)}),
+    ("client", {"type": "hand", "raised": False}),
+    ("client", {"type": "call"}),
+    ("client", {"type": "call", "member": 3}),
+    ("client", {"type": "reading", "action": "previous"}),
+    ("client", {"type": "topic", "text": ""}),
+    ("client", {"type": "topic", "text": "t" * 200}),
+    ("client", {"type": "mute", "member": 2, "muted": True}),
+    ("client", {"type": "remove", "member": 2}),
+    ("client", {"type": "remove", "member": 2, "ban": "session"}),
+    ("client", {"type": "delete", "seq": 9}),
+    ("client", {"type": "grant", "member": 2, "role": "greeter"}),
+    ("client", {"type": "hand_over", "member": 2}),
+    ("client", {"type": "private", "to": "chairs", "text": "Can I share first? I have to leave early."}),
+    ("client", {"type": "private", "to": 3, "text": "Welcome!"}),
+    ("client", {"type": "report", "seq": 12}),
+    ("client", {"type": "report", "seq": 12, "reason": ""}),
+    ("client", {"type": "help"}),
+    ("client", {"type": "help", "text": "h" * 500}),
+    # running a session: server frames
+    ("server", dict(JOINED, meeting=dict(MEETING, closed=True, resources=[
+        {"title": "Crisis line", "url": "https://988lifeline.org"}], format_titles=["Preamble"],
+        contribution_url="https://example.org/give", records={"kept": False, "retention_days": 0,
+                                                             "readers": "anyone"}))),
+    ("server", dict(JOINED, state=dict(STATE, phase="open", chair=1, cochairs=[2, 5],
+                                        queue=[DEE], sharing={"member": JO, "started_at": 1,
+                                                              "limit_secs": 300},
+                                        muted=[4], reading=2, readings=3))),
+    ("server", {"type": "waiting", "id": 2, "meeting": MEETING,
+                "you": {"member": 4, "name": "Ash", "role": "attendee"}, "phase": "waiting"}),
+    ("server", {"type": "waiting", "meeting": MEETING,
+                "you": {"member": 4, "name": "Ash", "role": "attendee"}, "phase": "open"}),
+    ("server", {"type": "state", "state": dict(STATE, phase="closed")}),
+    ("server", {"type": "waiting_room", "members": []}),
+    ("server", {"type": "waiting_room",
+                "members": [{"member": 4, "name": "Ash", "role": "visitor"}]}),
+    ("server", {"type": "private", "kind": "to_chairs", "from": JO, "text": "hi", "ts": 1}),
+    ("server", {"type": "private", "kind": "direct", "from": JO, "to": 2, "text": "hi", "ts": 1}),
+    ("server", {"type": "private", "kind": "report", "from": JO, "seq": 7, "text": "", "ts": 1}),
+    ("server", {"type": "private", "kind": "help", "from": JO, "text": "", "ts": 1}),
+    ("server", {"type": "done"}),
+    ("server", {"type": "done", "id": "x", "seq": 4}),
+    ("server", {"type": "done", "id": 9, "delivered": 0}),
+    ("server", {"type": "error", "id": 3, "code": "slow_mode", "message": "m",
+                "retry_after_ms": 1200}),
+    ("server", {"type": "error", "id": 3, "code": "forbidden", "message": "m", "field": "member"}),
+    ("server", {"type": "error", "id": 3, "code": "not_found", "message": "m", "field": "member"}),
+    ("server", {"type": "error", "id": 3, "code": "not_found", "message": "m"}),
+    *[("server", {"type": "event", "event": e}) for e in CHAIR_EVENTS],
+    ("server", {"type": "events", "events": [EVENT_MSG, *CHAIR_EVENTS]}),
 ]
 
 
@@ -360,15 +506,94 @@ INVALID = [
     ("client", _with(HELLO, name=" Jo"), "/name"),
     # event kind rules
     ("server", {"type": "event", "event": _with(EVENT_MSG, text=_DROP)}, "'text' is a required property"),
-    ("server", {"type": "event", "event": _with(EVENT_MSG, reaction="hug")}, "/event/reaction"),
+    ("server", {"type": "event", "event": _with(EVENT_MSG, reaction="hug")},
+     "'reaction' is not one of"),
     ("server", {"type": "event", "event": _with(EVENT_REACTION, target_seq=_DROP)},
      "'target_seq' is a required property"),
-    ("server", {"type": "event", "event": _with(EVENT_REACTION, text="hi")}, "/event/text"),
+    ("server", {"type": "event", "event": _with(EVENT_REACTION, text="hi")},
+     "'text' is not one of"),
     # not a frame at all
     ("client", {"type": "shout", "text": "x"}, "unknown client frame type 'shout'"),
     ("server", {"type": "say", "client_msg_id": "a", "text": "x"}, "unknown server frame type 'say'"),
     ("client", {"text": "x"}, "no string \"type\""),
     ("client", ["hello"], "not a JSON object"),
+    # running a session: client frames
+    ("client", {"type": "start", "member": 1}, "'member' was unexpected"),
+    ("client", {"type": "admit"}, "admit"),
+    ("client", {"type": "admit", "all": False}, "admit"),
+    ("client", {"type": "admit", "member": 3, "all": True}, "admit"),
+    ("client", {"type": "admit", "member": 0}, "/member"),
+    ("client", {"type": "send_to_waiting", "member": 1000001}, "/member"),
+    ("client", {"type": "send_to_waiting"}, "'member' is a required property"),
+    ("client", {"type": "settings", "settings": {}}, "/settings"),
+    ("client", {"type": "settings", "settings": {"share_limit_secs": 1}}, "/settings/share_limit_secs"),
+    ("client", {"type": "settings", "settings": {"slow_mode_secs": 3601}}, "/settings/slow_mode_secs"),
+    ("client", {"type": "settings", "settings": {"locked": "yes"}}, "/settings/locked"),
+    ("client", {"type": "settings", "settings": {"recording": True}}, "'recording' was unexpected"),
+    ("client", {"type": "hand"}, "'raised' is a required property"),
+    ("client", {"type": "reading", "action": "first"}, "/action"),
+    ("client", {"type": "topic", "text": "t" * 201}, "/text"),
+    ("client", {"type": "mute", "member": 2}, "'muted' is a required property"),
+    ("client", {"type": "remove", "member": 2, "ban": "week"}, "/ban"),
+    ("client", {"type": "delete", "seq": 0}, "/seq"),
+    ("client", {"type": "grant", "member": 2, "role": "chair"}, "/role"),
+    ("client", {"type": "private", "to": "everyone", "text": "hi"}, "/to"),
+    ("client", {"type": "private", "to": 0, "text": "hi"}, "/to"),
+    ("client", {"type": "private", "to": "chairs", "text": "  "}, "/text"),
+    ("client", {"type": "private", "to": "chairs"}, "'text' is a required property"),
+    ("client", {"type": "report", "seq": 3, "reason": "r" * 501}, "/reason"),
+    ("client", {"type": "help", "text": "h" * 501}, "/text"),
+    ("client", {"type": "help", "seq": 3}, "'seq' was unexpected"),
+    # running a session: server frames
+    ("server", _with(JOINED, state=_DROP), "'state' is a required property"),
+    ("server", _with(JOINED, meeting={"slug": "x", "name": "X"}), "/meeting"),
+    ("server", _with(JOINED, state=dict(STATE, phase="ended")), "/state/phase"),
+    ("server", _with(JOINED, state=dict(STATE, settings={"dms": True})), "/state/settings"),
+    ("server", _with(JOINED, meeting=dict(MEETING, records={"kept": True})), "/meeting/records"),
+    ("server", {"type": "state", "id": 1, "state": STATE}, "'id' was unexpected"),
+    ("server", {"type": "waiting", "meeting": MEETING,
+                "you": {"member": 4, "name": "Ash", "role": "attendee"}, "phase": "closed"},
+     "/phase"),
+    ("server", {"type": "waiting_room", "members": [JO]}, "'role' is a required property"),
+    ("server", {"type": "private", "kind": "direct", "from": JO, "text": "hi", "ts": 1},
+     "'to' is a required property"),
+    ("server", {"type": "private", "kind": "report", "from": JO, "text": "", "ts": 1},
+     "'seq' is a required property"),
+    ("server", {"type": "private", "kind": "help", "from": JO, "to": 2, "text": "", "ts": 1},
+     "/to"),
+    ("server", {"type": "private", "kind": "whisper", "from": JO, "text": "x", "ts": 1}, "/kind"),
+    ("server", {"type": "done", "seq": 3, "delivered": 1}, "done"),
+    ("server", {"type": "error", "code": "slow_mode", "message": "m"},
+     "'retry_after_ms' is a required property"),
+    ("server", {"type": "error", "code": "banned", "message": "m", "retry_after_ms": 5},
+     "/retry_after_ms"),
+    ("server", {"type": "event", "event": ev("share_ended", target=DEE, reason="bored",
+                                             duration_ms=1)}, "/event/reason"),
+    ("server", {"type": "event", "event": ev("share_ended", reason="done", duration_ms=1)},
+     "'target' is a required property"),
+    ("server", {"type": "event", "event": ev("share_time_up", target=DEE)}, "/event"),
+    ("server", {"type": "event", "event": ev("muted")}, "'target' is a required property"),
+    ("server", {"type": "event", "event": ev("muted", from_=None, target=DEE)},
+     "'from' is a required property"),
+    ("server", {"type": "event", "event": ev("removed", target=DEE, ban="week")}, "/event/ban"),
+    ("server", {"type": "event", "event": ev("removed", target=DEE, ban="none", text="x")},
+     "/event"),
+    ("server", {"type": "event", "event": ev("role_granted", target=DEE, role="admin")},
+     "/event/role"),
+    ("server", {"type": "event", "event": ev("topic", text="t" * 201)}, "/event/text"),
+    ("server", {"type": "event", "event": ev("settings_changed", settings={})}, "/event/settings"),
+    ("server", {"type": "event", "event": ev("message_deleted", target_seq=2, by="admin")},
+     "/event/by"),
+    ("server", {"type": "event", "event": ev("admitted_all", count=0)}, "/event/count"),
+    ("server", {"type": "event", "event": ev("share_started", target=DEE, limit_secs=1)},
+     "/event/limit_secs"),
+    ("server", {"type": "event", "event": ev("meeting_exploded")}, "/event/kind"),
+    ("server", {"type": "event", "event": _with(EVENT_MSG, removed="chair")}, "/event/text"),
+    ("server", {"type": "event", "event": _with(EVENT_MSG, removed="moderator", text=_DROP)},
+     "/event/removed"),
+    ("server", {"type": "event", "event": _with(EVENT_MSG, **{"from": _DROP})},
+     "'from' is a required property"),
+    ("server", {"type": "event", "event": _with(EVENT_REACTION, removed="chair")}, "/event"),
 ]
 
 
