@@ -294,14 +294,15 @@ static void delete_message(struct lroom *lr, struct session *s, struct room_memb
 {
     struct live *lv = lr->lv;
     int author = room_author(lr->room, m->target_seq);
+    /* Rights first: whether a seq exists is not told to who may not act on it. */
+    if (author != me->no && !allowed(lr, s, me, CMD_DELETE_ANY, m->id))
+        return;
     if (author <= 0) {
         /* Not a message of this session, or already removed. */
         session_send_error(s, m->id, "not_found", "there is no message with that seq", "seq", -1);
         return;
     }
     bool mine = author == me->no;
-    if (!mine && !allowed(lr, s, me, CMD_DELETE_ANY, m->id))
-        return;
     const char *by = mine ? "author" : "chair";
     json_t *body = json_pack("{s:s}", "removed", by);
     char *text = json_dumps(body, JSON_COMPACT), sid[24], sq[24];
@@ -442,9 +443,13 @@ void live__chair_command(struct live *lv, struct session *s, struct msg *m)
             return;
         if (m->member && !(t = subject(lr, s, me, m->member, m->id, false)))
             return;
+        if (m->member && (!t->admitted || t->conns == 0)) {
+            session_send_error(s, m->id, "not_found", "that member is not in the room",
+                               "member", -1);
+            return;
+        }
         if (m->member && !can_share(lr, t)) {
-            session_send_error(s, m->id, "forbidden",
-                               "that member cannot share now (waiting room, away, or a visitor)",
+            session_send_error(s, m->id, "forbidden", "visitors do not share in this meeting",
                                "member", -1);
             return;
         }
