@@ -1,18 +1,23 @@
-// Placeholder script: shows whether the server is reachable. The real client comes later.
-'use strict';
+// Haven's web client: the entry module. Plain ES modules, no build step (see js/).
+import { initCrisisPanel } from './js/crisis.js';
+import { startRouter } from './js/router.js';
+import { initChrome } from './js/chrome.js';
+import { directoryPage } from './js/pages/directory.js';
+import { joinPage } from './js/pages/join.js';
+import { roomPage } from './js/pages/room.js';
+import { loginPage } from './js/pages/login.js';
+import { notFoundPage } from './js/pages/notfound.js';
 
-(function () {
-  const status = document.getElementById('status');
-  if (!status || !window.fetch) {
-    return;
-  }
-  fetch('/healthz', { cache: 'no-store' })
-    .then(function (response) {
-      status.textContent = response.ok
-        ? 'The server is up.'
-        : 'The server is up, but some parts are not ready yet.';
-    })
-    .catch(function () {
-      status.textContent = 'The server cannot be reached right now.';
-    });
-})();
+const main = document.getElementById('main');
+initCrisisPanel();
+initChrome();
+startRouter(
+  {
+    directory: directoryPage,
+    join: joinPage,
+    room: roomPage,
+    login: loginPage,
+    notfound: notFoundPage,
+  },
+  main,
+);
