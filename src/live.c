@@ -125,13 +125,13 @@ struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cf
      * the meeting's role when it has one, else admin, else attendee. */
     lv->s_find_attendee = store_prepare(
         st,
-        "SELECT a.id, 'attendee' FROM attendees a WHERE a.token_hash = decode($1, 'hex')"
+        "SELECT a.id, 'attendee', false FROM attendees a WHERE a.token_hash = decode($1, 'hex')"
         " AND a.expires_at > now() AND a.revoked_at IS NULL"
         " UNION ALL"
         " SELECT acc.attendee_id, coalesce((SELECT r.role FROM meeting_roles r"
         "   JOIN meetings m ON m.id = r.meeting_id"
         "   WHERE m.slug = $2 AND r.account_id = acc.id),"
-        "   CASE WHEN acc.is_admin THEN 'admin' ELSE 'attendee' END)"
+        "   CASE WHEN acc.is_admin THEN 'admin' ELSE 'attendee' END), true"
         " FROM account_tokens t JOIN accounts acc ON acc.id = t.account_id"
         " WHERE t.token_hash = decode($1, 'hex') AND t.expires_at > now()"
         " AND t.revoked_at IS NULL AND acc.disabled_at IS NULL",
@@ -710,6 +710,8 @@ static void welcome(struct live *lv, struct session *s, json_t *id, const char *
                           lv->cfg->ws_max_frame_bytes, "max_text_chars",
                           lv->cfg->ws_max_text_chars, "rate_per_sec", lv->cfg->ws_rate_per_sec,
                           "rate_burst", lv->cfg->ws_rate_burst, "warnings", warnings);
+    /* An account's login token: the client keeps it apart from attendee ones. */
+    json_object_set_new(o, "account", json_boolean(s->account));
     s->state = SESSION_HELLO;
     live__send(s, live__with_id(o, id));
 }
@@ -744,6 +746,7 @@ static void on_find_attendee(void *arg, const struct store_result *res, int stat
     }
     snprintf(s->attendee_id, sizeof(s->attendee_id), "%s", store_result_value(res, 0, 0));
     const char *role = store_result_value(res, 0, 1);
+    s->account = strcmp(store_result_value(res, 0, 2), "t") == 0;
     if (strcmp(role, "attendee") != 0)
         snprintf(s->role, sizeof(s->role), "%s", role); /* an account's role */
     else

@@ -42,6 +42,7 @@ struct session {
     char name[129];
     char role[16];
     int member_no;
+    bool account;           /* said hello with an account's login token */
 
     /* Joined but still catching up from the database: live events wait in
      * the room's ring and are sent when the catch-up reaches them. */

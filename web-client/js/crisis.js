@@ -4,6 +4,7 @@
 // its configured list through the API, loadCrisisResources() fetches it and falls back to this
 // default; everything else (checking, drawing) stays as it is.
 
+import { getJSON } from './api.js';
 import { clear, h } from './dom.js';
 
 export const DEFAULT_CRISIS_RESOURCES = Object.freeze({
@@ -53,8 +54,18 @@ export function sanitizeResources(list) {
   };
 }
 
+// The server's configured list (GET /api/crisis-help), or the built-in default when it
+// cannot be had: help must show even when the server is struggling.
 export async function loadCrisisResources() {
-  // Later: const r = await getJSON('/api/...'); if (r.ok) return sanitizeResources(r.data) || default.
+  try {
+    const r = await getJSON('/api/crisis-help');
+    if (r && r.ok) {
+      const list = sanitizeResources({ ...r.data, source: 'server' });
+      if (list) return list;
+    }
+  } catch (e) {
+    // fall through to the default
+  }
   return sanitizeResources(DEFAULT_CRISIS_RESOURCES);
 }
 
