@@ -641,6 +641,20 @@ void live_attach(struct live *lv, struct session *s, const char *slug)
 
 /* ---- leaving ---- */
 
+/* Attendance (proof of attendance): an interval runs while a member is in
+ * the room itself, let in and connected; the waiting room does not count. */
+static void attend(struct lroom *lr, struct room_member *m, bool in)
+{
+    struct live *lv = lr->lv;
+    char sid[24], no[16], ts[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)lr->room->session_id);
+    snprintf(no, sizeof(no), "%d", m->no);
+    snprintf(ts, sizeof(ts), "%lld", (long long)util_wall_ms());
+    const char *params[] = {sid, no, ts};
+    store_exec(lv->st, in ? lv->s_attend_in : lv->s_attend_out, STORE_WRITE, 3, params, NULL,
+               NULL);
+}
+
 static void member_left(struct live *lv, struct lroom *lr, struct session *s)
 {
     struct room_member *m = room_member_by_no(lr->room, s->member_no);
@@ -665,7 +679,8 @@ static void member_left(struct live *lv, struct lroom *lr, struct session *s)
     /* Attendance is a record kept on a best-effort basis: when the queue is
      * full it is skipped rather than refusing the person's leave. */
     store_exec(lv->st, lv->s_participant_left, STORE_WRITE, 3, params, NULL, NULL);
-    store_exec(lv->st, lv->s_attend_out, STORE_WRITE, 3, params, NULL, NULL);
+    if (m->admitted)
+        attend(lr, m, false);
 }
 
 void live_detach(struct live *lv, struct session *s)
@@ -1020,14 +1035,18 @@ void live__admit(struct lroom *lr, struct room_member *m)
         if (s->state == SESSION_JOINED && s->member_no == m->no)
             send_snapshot(lr->lv, s, NULL, false, 0);
     }
-    if (m->conns > 0)
+    if (m->conns > 0) {
+        attend(lr, m, true);
         presence(lr, "join", m);
+    }
 }
 
 void live__unadmit(struct lroom *lr, struct room_member *m)
 {
-    if (m->admitted && m->conns > 0)
+    if (m->admitted && m->conns > 0) {
+        attend(lr, m, false);
         presence(lr, "leave", m);
+    }
     m->admitted = false;
     chair_forget(&lr->chair, m->no);
 }
@@ -1122,14 +1141,10 @@ static void do_join(struct live *lv, struct session *s, json_t *id, bool has_aft
     s->member_no = m->no;
     s->state = SESSION_JOINED;
     if (m->conns++ == 0) {
-        char asid[24], ano[16], ats[24];
-        snprintf(asid, sizeof(asid), "%lld", (long long)r->session_id);
-        snprintf(ano, sizeof(ano), "%d", m->no);
-        snprintf(ats, sizeof(ats), "%lld", (long long)now);
-        const char *aparams[] = {asid, ano, ats};
-        store_exec(lv->st, lv->s_attend_in, STORE_WRITE, 3, aparams, NULL, NULL);
-        if (m->admitted)
+        if (m->admitted) {
+            attend(lr, m, true);
             presence(lr, "join", m);
+        }
         if (!is_new) {
             char sid[24], no[16];
             snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
