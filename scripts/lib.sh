@@ -21,10 +21,14 @@ HAVEN_BUILD_PACKAGES=(
     postgresql-15
 )
 # Extra packages for the test suite. libclang-rt-dev holds clang's sanitizer runtimes (clang
-# only recommends it).
+# only recommends it). python3-prometheus-client parses /metrics (test_ops_*.py). Left out on
+# purpose, their tests skip without them: systemd-analyze (package systemd, there on any
+# Debian host that boots with it) and promtool (package prometheus, whose server would start).
 # shellcheck disable=SC2034
 HAVEN_TEST_PACKAGES=(
     python3-websockets python3-jsonschema python3-psycopg2 python3-pytest python3-icalendar
+    python3-cryptography
+    python3-prometheus-client python3-yaml
     clang libclang-rt-dev valgrind
 )
 

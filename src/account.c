@@ -118,7 +118,7 @@ static void verify_done(uv_work_t *req, int status)
     if (!w->ok) {
         record_failure('u', w->username);
         record_failure('a', api_req_peer(r));
-        log_info("account", "failed login");
+        log_info("account", "failed login%s", log_client(api_req_peer(r)));
         api_reply_error(r, 401, "invalid_credentials", "unknown user name or wrong password",
                         NULL);
         goto out;

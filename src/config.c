@@ -10,7 +10,7 @@
 #include "log.h"
 #include "util.h"
 
-enum dtype { T_STRING, T_INT, T_NUMBER, T_LEVEL, T_STRLIST };
+enum dtype { T_STRING, T_INT, T_NUMBER, T_LEVEL, T_STRLIST, T_BOOL, T_CHOICE };
 
 struct directive {
     const char *key;      /* dotted JSON path */
@@ -20,79 +20,129 @@ struct directive {
     const char *def;      /* default, in the same text form as env and flags */
     bool secret;          /* never echo the value */
     const char *doc;
+    /* Every entry says `.live = true` or `.live = false` (the compiler asks for
+     * it).  true: SIGHUP may change it in the running server, because every
+     * reader reads it through the config pointer when it needs it (or is told,
+     * see config_apply_live).  false: read once at start; a change is logged
+     * as needing a restart.  When unsure, false. */
+    bool live;
+    /* T_CHOICE: the allowed words, NULL-terminated; the field holds the index. */
+    const char *const *choices;
 };
 
 #define F(field) offsetof(struct config, field)
 
+/* Same order as enum log_format and enum log_addresses. */
+static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const log_address_modes[] = {"none", "truncated", "full", NULL};
+
 static const struct directive directives[] = {
     {"listen.address", T_STRING, F(listen_address), 0, 0, "127.0.0.1", false,
-     "Address to listen on for HTTP and WebSocket. Use `::` for every address."},
+     "Address to listen on for HTTP and WebSocket. Use `::` for every address.", .live = false},
     {"listen.port", T_INT, F(listen_port), 1, 65535, "8080", false,
-     "TCP port for HTTP and WebSocket."},
+     "TCP port for HTTP and WebSocket.", .live = false},
     {"http.web_root", T_STRING, F(http_web_root), 0, 0, "web-client", false,
-     "Directory of the browser client, served at `/`."},
+     "Directory of the browser client, served at `/`.", .live = false},
     {"http.allowed_origins", T_STRLIST, F(http_allowed_origins), 0, 0, "", false,
      "Origins allowed to open WebSockets (for example `https://meet.example.org`). "
      "Empty: only the same origin as the request's Host. Requests without Origin "
-     "(non-browser clients) are allowed."},
+     "(non-browser clients) are allowed.", .live = true},
     {"http.public_url", T_STRING, F(http_public_url), 0, 0, "", false,
      "Base URL people use to reach this server (for example `https://meet.example.org`), "
      "used for join links in the directory, calendars and the Meeting Guide feed. Empty: "
-     "`http://{listen.address}:{listen.port}` (127.0.0.1 for a wildcard address)."},
+     "`http://{listen.address}:{listen.port}` (127.0.0.1 for a wildcard address).", .live = false},
+    {"http.crisis_file", T_STRING, F(http_crisis_file), 0, 0, "", false,
+     "JSON file of the crisis-help entries the web client shows (see config/crisis-help.example.json). "
+     "Empty: the built-in United States list (988 Suicide & Crisis Lifeline, SAMHSA's National "
+     "Helpline). SIGHUP reads the file again; a broken one refuses the reload.", .live = true},
     {"database.url", T_STRING, F(database_url), 0, 0, "postgresql:///haven", true,
      "libpq connection string or URI. Use a socket directory or `hostaddr=`: host names "
-     "would be resolved by a blocking call."},
+     "would be resolved by a blocking call.", .live = false},
     {"database.migrations_dir", T_STRING, F(database_migrations_dir), 0, 0, "", false,
-     "Directory of `NNNN_name.sql` migrations. Empty: the migrations built into havend."},
+     "Directory of `NNNN_name.sql` migrations. Empty: the migrations built into havend.",
+     .live = false},
     {"database.connect_timeout_ms", T_INT, F(database_connect_timeout_ms), 100, 600000, "5000",
-     false, "Give up on one connection attempt after this long."},
+     false, "Give up on one connection attempt after this long.", .live = false},
     {"database.reconnect_max_ms", T_INT, F(database_reconnect_max_ms), 100, 600000, "5000",
-     false, "Longest pause between reconnection attempts (backoff starts at 100 ms and doubles)."},
+     false, "Longest pause between reconnection attempts (backoff starts at 100 ms and doubles).",
+     .live = false},
     {"store.batch_max", T_INT, F(store_batch_max), 1, 10000, "500", false,
-     "Most writes committed in one transaction by the batching writer."},
+     "Most writes committed in one transaction by the batching writer.", .live = true},
     {"store.queue_max", T_INT, F(store_queue_max), 1, 10000000, "10000", false,
      "Most writes waiting for the database; beyond it new messages are refused with "
-     "`store_unavailable`."},
+     "`store_unavailable`.", .live = true},
     {"log.level", T_LEVEL, F(log_level), 0, 0, "info", false,
-     "One of `debug`, `info`, `warn`, `error`."},
+     "One of `debug`, `info`, `warn`, `error`.", .live = true},
+    {"log.format", T_CHOICE, F(log_format), 0, 0, "text", false,
+     "`text` (one line per event: time, level, subsystem, message) or `json` (one JSON object "
+     "per line with `ts`, `level`, `sub` and `msg`, for log shippers).",
+     .live = true, .choices = log_formats},
+    {"log.client_addresses", T_CHOICE, F(log_client_addresses), 0, 0, "none", false,
+     "Client addresses in log lines (failed logins, refused connections): `none`, `truncated` "
+     "(the network only: /24 for IPv4, /48 for IPv6) or `full`.",
+     .live = true, .choices = log_address_modes},
+    {"metrics.enabled", T_BOOL, F(metrics_enabled), 0, 0, "true", false,
+     "Serve `GET /metrics` (Prometheus text format) on the main port; `false` answers 404.",
+     .live = true},
+    {"metrics.allow", T_STRLIST, F(metrics_allow), 0, 0, "127.0.0.0/8, ::1", false,
+     "Addresses or prefixes (`192.0.2.0/24`, `fd00::/8`) allowed to read `/metrics`; others get "
+     "403, and so does a request that came through a proxy (it carries `X-Forwarded-For` or "
+     "`X-Real-IP`), so a reverse proxy on the same host cannot expose it.",
+     .live = true},
     {"ws.max_frame_bytes", T_INT, F(ws_max_frame_bytes), 256, 1048576, "16384", false,
-     "Largest WebSocket message accepted; larger ones close the connection with 1009."},
+     "Largest WebSocket message accepted; larger ones close the connection with 1009.",
+     .live = true},
     {"ws.max_text_chars", T_INT, F(ws_max_text_chars), 1, 65536, "4000", false,
-     "Longest message text, in characters."},
+     "Longest message text, in characters.", .live = true},
     {"ws.ping_interval_secs", T_INT, F(ws_ping_interval_secs), 1, 3600, "30", false,
-     "Send a WebSocket ping after this long without a pong."},
+     "Send a WebSocket ping after this long without a pong.", .live = false},
     {"ws.ping_timeout_secs", T_INT, F(ws_ping_timeout_secs), 2, 7200, "40", false,
-     "Drop a connection that has not answered a ping for this long."},
+     "Drop a connection that has not answered a ping for this long.", .live = false},
     {"ws.send_queue_max", T_INT, F(ws_send_queue_max), 8, 65536, "1024", false,
      "Frames queued for one connection; a client that does not read is closed with 1013. "
      "Each committed batch reaches a room as one frame, but a sender's acks are one frame "
-     "each: keep this above what ws.rate_per_sec lets one client send during an outage."},
+     "each: keep this above what ws.rate_per_sec lets one client send during an outage.",
+     .live = true},
     {"ws.rate_per_sec", T_NUMBER, F(ws_rate_per_sec), 0.01, 10000, "5", false,
-     "Requests per second a connection may sustain (token bucket refill rate)."},
+     "Requests per second a connection may sustain (token bucket refill rate).", .live = true},
     {"ws.rate_burst", T_INT, F(ws_rate_burst), 1, 100000, "20", false,
-     "Requests a connection may send in a burst (token bucket size)."},
+     "Requests a connection may send in a burst (token bucket size).", .live = true},
     {"ws.max_bad_frames", T_INT, F(ws_max_bad_frames), 1, 100000, "10", false,
-     "Invalid frames tolerated per connection before it is closed with 1008."},
+     "Invalid frames tolerated per connection before it is closed with 1008.", .live = true},
     {"rooms.history_on_join", T_INT, F(rooms_history_on_join), 0, 10000, "200", false,
-     "Recent events sent with the join snapshot."},
+     "Recent events sent with the join snapshot.", .live = true},
     {"rooms.recent_events", T_INT, F(rooms_recent_events), 16, 1000000, "1000", false,
-     "Recent events of each live session kept in memory for joins and resumes."},
+     "Recent events of each live session kept in memory for joins and resumes.", .live = false},
     {"rooms.reconnect_grace_secs", T_INT, F(rooms_reconnect_grace_secs), 0, 3600, "120", false,
      "Someone whose connection drops and who is back within this time skips the waiting room "
-     "and keeps their place in the share queue."},
+     "and keeps their place in the share queue.", .live = true},
     {"identity.token_ttl_days", T_INT, F(identity_token_ttl_days), 1, 3650, "30", false,
-     "Days an attendee token stays valid."},
+     "Days an attendee token stays valid.", .live = true},
     {"identity.account_token_ttl_days", T_INT, F(identity_account_token_ttl_days), 1, 365, "7",
-     false, "Days a chair's or admin's login token stays valid."},
+     false, "Days a chair's or admin's login token stays valid.", .live = true},
     {"identity.login_failures_per_account", T_INT, F(identity_login_failures_per_account), 1,
      1000, "5", false,
-     "Failed logins for one user name within the window before further attempts are refused."},
+     "Failed logins for one user name within the window before further attempts are refused.",
+     .live = true},
     {"identity.login_failures_per_address", T_INT, F(identity_login_failures_per_address), 1,
      10000, "20", false,
      "Failed logins from one client address within the window before further attempts are "
-     "refused."},
+     "refused.", .live = true},
     {"identity.login_window_secs", T_INT, F(identity_login_window_secs), 10, 86400, "900", false,
-     "Length of the window for counting failed logins."},
+     "Length of the window for counting failed logins.", .live = true},
+    {"transcripts.purge_interval_secs", T_INT, F(transcripts_purge_interval_secs), 10, 604800,
+     "3600", false,
+     "How often the retention purge looks for transcripts older than their meeting's "
+     "`retention_days` (the first time a minute after the start, or sooner). An admin can run "
+     "it at once with `POST /api/admin/purge`.", .live = false},
+    {"transcripts.purge_batch", T_INT, F(transcripts_purge_batch), 1, 100000, "1000", false,
+     "Most rows one statement of the retention purge deletes; it goes on, batch after batch "
+     "in the ordered write queue, until nothing is due.", .live = false},
+    {"slips.key_file", T_STRING, F(slips_key_file), 0, 0, "var/haven-attendance.key", false,
+     "The Ed25519 key that signs attendance slips (relative paths start in the working "
+     "directory). Made with mode 0600 on the first start, with its directory if that is "
+     "missing; a key file others may read stops the start. Never logged. Back it up: slips "
+     "signed with a lost key no longer verify against a new one.", .live = false},
 };
 
 #undef F
@@ -154,6 +204,15 @@ static void expected(const struct directive *d, char *out, size_t len)
     case T_STRLIST:
         snprintf(out, len, "a list of strings (comma-separated outside JSON)");
         break;
+    case T_BOOL:
+        snprintf(out, len, "true or false");
+        break;
+    case T_CHOICE: {
+        size_t n = (size_t)snprintf(out, len, "one of");
+        for (int i = 0; d->choices[i] && n < len; i++)
+            n += (size_t)snprintf(out + n, len - n, "%s %s", i ? "," : "", d->choices[i]);
+        break;
+    }
     }
 }
 
@@ -240,6 +299,22 @@ static int set_text(struct config *cfg, const struct directive *d, const char *v
         }
         return 0;
     }
+    case T_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0 || strcmp(value, "yes") == 0)
+            *(bool *)field = true;
+        else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0 ||
+                 strcmp(value, "no") == 0)
+            *(bool *)field = false;
+        else
+            return fail(d, value, source, err, errlen);
+        return 0;
+    case T_CHOICE:
+        for (int i = 0; d->choices[i]; i++)
+            if (strcmp(value, d->choices[i]) == 0) {
+                *(int *)field = i;
+                return 0;
+            }
+        return fail(d, value, source, err, errlen);
     }
     return HV_EINVAL;
 }
@@ -295,6 +370,15 @@ static int set_json(struct config *cfg, const struct directive *d, json_t *v, co
         *(struct strlist *)field = fresh;
         return 0;
     }
+    case T_BOOL:
+        if (!json_is_boolean(v))
+            return fail(d, NULL, source, err, errlen);
+        *(bool *)field = json_is_true(v);
+        return 0;
+    case T_CHOICE:
+        if (!json_is_string(v))
+            return fail(d, NULL, source, err, errlen);
+        return set_text(cfg, d, json_string_value(v), source, err, errlen);
     }
     return HV_EINVAL;
 }
@@ -446,6 +530,15 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
             return HV_EINVAL;
         }
     }
+    for (size_t i = 0; i < cfg->metrics_allow.n; i++) {
+        if (util_addr_match(cfg->metrics_allow.v[i], "::1") < 0) {
+            util_err(err, errlen,
+                     "metrics.allow: expected addresses or prefixes like 127.0.0.0/8, got "
+                     "\"%.60s\"",
+                     cfg->metrics_allow.v[i]);
+            return HV_EINVAL;
+        }
+    }
     for (size_t i = 0; i < cfg->http_allowed_origins.n; i++) {
         const char *o = cfg->http_allowed_origins.v[i];
         if (strncmp(o, "http://", 7) != 0 && strncmp(o, "https://", 8) != 0) {
@@ -456,6 +549,126 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+int config_load_sources(struct config *cfg, const struct config_sources *src, char *err,
+                        size_t errlen)
+{
+    config_init(cfg);
+    if (src->path && config_load_file(cfg, src->path, err, errlen))
+        return HV_EINVAL;
+    if (config_load_env(cfg, err, errlen))
+        return HV_EINVAL;
+    for (int i = 0; i < src->nflags; i++) {
+        char source[160];
+        snprintf(source, sizeof(source), "--%s", src->flags[i]);
+        if (config_set_flag(cfg, src->flags[i], src->values[i], source, err, errlen))
+            return HV_EINVAL;
+    }
+    return config_validate(cfg, err, errlen);
+}
+
+static bool same_value(const struct directive *d, const void *a, const void *b)
+{
+    switch (d->type) {
+    case T_STRING:
+        return strcmp(*(char *const *)a, *(char *const *)b) == 0;
+    case T_INT:
+    case T_LEVEL:
+    case T_CHOICE:
+        return *(const int *)a == *(const int *)b;
+    case T_NUMBER:
+        return *(const double *)a == *(const double *)b;
+    case T_BOOL:
+        return *(const bool *)a == *(const bool *)b;
+    case T_STRLIST: {
+        const struct strlist *x = a, *y = b;
+        if (x->n != y->n)
+            return false;
+        for (size_t i = 0; i < x->n; i++)
+            if (strcmp(x->v[i], y->v[i]) != 0)
+                return false;
+        return true;
+    }
+    }
+    return false;
+}
+
+/* The value as people write it, for the log; secrets and lists are not shown. */
+static void show_value(const struct directive *d, const void *field, char *out, size_t len)
+{
+    static const char *const levels[] = {"debug", "info", "warn", "error"};
+    if (d->secret) {
+        snprintf(out, len, "(secret)");
+        return;
+    }
+    switch (d->type) {
+    case T_STRING:
+        snprintf(out, len, "\"%.60s\"", *(char *const *)field);
+        break;
+    case T_INT:
+        snprintf(out, len, "%d", *(const int *)field);
+        break;
+    case T_NUMBER:
+        snprintf(out, len, "%g", *(const double *)field);
+        break;
+    case T_LEVEL:
+        snprintf(out, len, "%s", levels[*(const int *)field]);
+        break;
+    case T_CHOICE:
+        snprintf(out, len, "%s", d->choices[*(const int *)field]);
+        break;
+    case T_BOOL:
+        snprintf(out, len, "%s", *(const bool *)field ? "true" : "false");
+        break;
+    case T_STRLIST:
+        snprintf(out, len, "%zu entries", ((const struct strlist *)field)->n);
+        break;
+    }
+}
+
+void config_apply_live(struct config *cfg, struct config *fresh, int *applied, int *restart)
+{
+    int nlive = 0, nrestart = 0;
+    for (size_t i = 0; i < HV_ARRAY_LEN(directives); i++) {
+        const struct directive *d = &directives[i];
+        char *cur = (char *)cfg + d->offset, *next = (char *)fresh + d->offset;
+        char was[80], now[80];
+        if (same_value(d, cur, next))
+            continue;
+        show_value(d, cur, was, sizeof(was));
+        show_value(d, next, now, sizeof(now));
+        if (!d->live) {
+            log_warnx("config", "%s changed (%s -> %s): it needs a restart to take effect",
+                      d->key, was, now);
+            nrestart++;
+            continue;
+        }
+        /* Swap rather than copy: fresh takes the old strings and lists and
+         * frees them with itself. */
+        size_t size = d->type == T_STRING    ? sizeof(char *)
+                      : d->type == T_STRLIST ? sizeof(struct strlist)
+                      : d->type == T_NUMBER  ? sizeof(double)
+                      : d->type == T_BOOL    ? sizeof(bool)
+                                             : sizeof(int);
+        char tmp[sizeof(struct strlist) > sizeof(double) ? sizeof(struct strlist) : 8];
+        memcpy(tmp, cur, size);
+        memcpy(cur, next, size);
+        memcpy(next, tmp, size);
+        log_info("config", "%s changed (%s -> %s)", d->key, was, now);
+        nlive++;
+    }
+    if (applied)
+        *applied = nlive;
+    if (restart)
+        *restart = nrestart;
+}
+
+void config_apply_logging(const struct config *cfg)
+{
+    log_set_level((enum log_level)cfg->log_level);
+    log_set_format((enum log_format)cfg->log_format);
+    log_set_addresses((enum log_addresses)cfg->log_client_addresses);
 }
 
 /* Put value at the dotted path key inside root, creating sections. */
@@ -506,6 +719,12 @@ char *config_dump(const struct config *cfg)
                 json_array_append_new(v, json_string(l->v[j]));
             break;
         }
+        case T_BOOL:
+            v = json_boolean(*(const bool *)field);
+            break;
+        case T_CHOICE:
+            v = json_string(d->choices[*(const int *)field]);
+            break;
         }
         dump_put(root, d->key, v);
     }
@@ -526,8 +745,13 @@ void config_write_doc(FILE *out)
                  "defaults < file < environment < flags. An invalid value stops havend with "
                  "exit status 2 and a message naming the key. `havend --check-config` "
                  "validates and exits.\n\n"
-                 "| key | environment | flag | type | default | meaning |\n"
-                 "|---|---|---|---|---|---|\n");
+                 "`kill -HUP` (or `systemctl reload havend`) reads the same file, environment "
+                 "and flags again. Keys marked *live* take effect at once (limits apply to the "
+                 "next request they govern); a changed *restart* key is logged as needing a "
+                 "restart and keeps its running value; an invalid file is refused with a log "
+                 "line and the running settings stay.\n\n"
+                 "| key | environment | flag | type | default | on SIGHUP | meaning |\n"
+                 "|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < HV_ARRAY_LEN(directives); i++) {
         const struct directive *d = &directives[i];
         char env[96], exp[96], flag[96];
@@ -537,7 +761,7 @@ void config_write_doc(FILE *out)
         for (char *p = flag + 2; *p; p++)
             if (*p == '.' || *p == '_')
                 *p = '-';
-        fprintf(out, "| `%s` | `%s` | `%s` | %s | `%s` | %s |\n", d->key, env, flag, exp,
-                d->def, d->doc);
+        fprintf(out, "| `%s` | `%s` | `%s` | %s | `%s` | %s | %s |\n", d->key, env, flag, exp,
+                d->def, d->live ? "live" : "restart", d->doc);
     }
 }

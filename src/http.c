@@ -10,6 +10,7 @@
 #include "config.h"
 #include "live.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "store.h"
 #include "util.h"
@@ -23,7 +24,123 @@ struct pss {
 
 static struct http_ctx *ctx;
 
-static struct lws_http_mount mount_files, mount_health, mount_api;
+static struct lws_http_mount mount_files, mount_health, mount_metrics, mount_api, mount_key,
+    mount_verify, mount_app;
+
+/* Read at start (never on the loop): the page served for a meeting's join
+ * link /m/{slug}, and the crisis-help entries. */
+static char *app_page;
+static size_t app_page_len;
+static char *crisis_json;
+
+static const char default_crisis[] =
+    "{\"region\":\"US\",\"entries\":["
+    "{\"name\":\"988 Suicide & Crisis Lifeline\",\"description\":\"Call or text 988, any "
+    "time, day or night. Free and confidential.\",\"actions\":["
+    "{\"label\":\"Call 988\",\"href\":\"tel:988\"},{\"label\":\"Text 988\",\"href\":\"sms:988\"},"
+    "{\"label\":\"Chat online\",\"href\":\"https://988lifeline.org/chat/\"}]},"
+    "{\"name\":\"SAMHSA's National Helpline\",\"description\":\"Free, confidential help "
+    "finding treatment and support, 24 hours a day, in English and Spanish.\",\"actions\":["
+    "{\"label\":\"Call 1-800-662-4357\",\"href\":\"tel:+18006624357\"},"
+    "{\"label\":\"Website\",\"href\":\"https://www.samhsa.gov/find-help/national-helpline\"}]}]}";
+
+static void app(struct api_req *r, const char *const *params, int n)
+{
+    api_reply_text(r, 200, "text/html", app_page, app_page_len);
+}
+
+static void crisis(struct api_req *r, const char *const *params, int n)
+{
+    api_reply_json(r, 200, json_loads(crisis_json, 0, NULL));
+}
+
+/* Entries: [{name, description, actions: [{label, href}]}], hrefs tel:, sms:
+ * or https: only (the page makes them links). */
+static int check_crisis(json_t *doc, char *err, size_t errlen)
+{
+    json_t *entries = json_object_get(doc, "entries"), *e, *a;
+    size_t i, j;
+    if (!json_is_object(doc) || !json_is_string(json_object_get(doc, "region")) ||
+        !json_is_array(entries) || !json_array_size(entries))
+        goto bad;
+    json_array_foreach(entries, i, e) {
+        json_t *actions = json_object_get(e, "actions");
+        if (!json_is_string(json_object_get(e, "name")) ||
+            !json_is_string(json_object_get(e, "description")) || !json_is_array(actions))
+            goto bad;
+        json_array_foreach(actions, j, a) {
+            const char *href = json_string_value(json_object_get(a, "href"));
+            if (!json_is_string(json_object_get(a, "label")) || !href ||
+                (strncmp(href, "tel:", 4) && strncmp(href, "sms:", 4) &&
+                 strncmp(href, "https://", 8)))
+                goto bad;
+        }
+    }
+    return 0;
+bad:
+    util_err(err, errlen,
+             "http.crisis_file: expected {\"region\", \"entries\": [{\"name\", \"description\", "
+             "\"actions\": [{\"label\", \"href\": tel:, sms: or https:}]}]}");
+    return HV_EINVAL;
+}
+
+static int load_static(const struct config *cfg, const char *web_root, char *err, size_t errlen)
+{
+    char path[4200];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/index.html", web_root);
+    if ((f = fopen(path, "rb"))) {
+        struct buf b;
+        char chunk[4096];
+        size_t n;
+        buf_init(&b);
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            buf_add(&b, chunk, n);
+        fclose(f);
+        free(app_page);
+        app_page = b.data ? b.data : xstrdup("");
+        app_page_len = b.len;
+    } else {
+        free(app_page);
+        app_page = xstrdup("");
+        app_page_len = 0;
+    }
+    char *json = http_crisis_read(cfg, err, errlen);
+    if (!json)
+        return HV_EINVAL;
+    http_crisis_set(json);
+    return 0;
+}
+
+char *http_crisis_read(const struct config *cfg, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *doc = *cfg->http_crisis_file ? json_load_file(cfg->http_crisis_file, 0, &jerr)
+                                         : json_loads(default_crisis, 0, &jerr);
+    if (!doc) {
+        util_err(err, errlen, "http.crisis_file: %s: line %d: %s", cfg->http_crisis_file,
+                 jerr.line, jerr.text);
+        return NULL;
+    }
+    char *json = check_crisis(doc, err, errlen) ? NULL : json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return json;
+}
+
+bool http_crisis_set(char *json)
+{
+    bool changed = !crisis_json || strcmp(crisis_json, json) != 0;
+    free(crisis_json);
+    crisis_json = json;
+    return changed;
+}
+
+void http_cleanup(void)
+{
+    free(app_page);
+    free(crisis_json);
+    app_page = crisis_json = NULL;
+}
 
 static void reply_ready(void *conn)
 {
@@ -45,6 +162,69 @@ static void health(struct api_req *r, const char *const *params, int n)
         ws_connection_count(), "rooms", (json_int_t)ls.rooms, "joined", (json_int_t)ls.joined);
     api_reply_json(r, ok ? 200 : 503, o);
 }
+
+/* A request that came through a proxy: the peer is the proxy, which says
+ * nothing about who asked (a reverse proxy on this host is 127.0.0.1). */
+static bool proxied(struct lws *wsi)
+{
+    return lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) > 0 ||
+           lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_X_REAL_IP) > 0;
+}
+
+static bool metrics_allowed(const char *peer)
+{
+    const struct strlist *allow = &ctx->cfg->metrics_allow;
+    for (size_t i = 0; i < allow->n; i++)
+        if (util_addr_match(allow->v[i], peer) == 1)
+            return true;
+    return false;
+}
+
+/* GET /metrics, answered here rather than through the API's routes: it needs
+ * no caller (a bearer token would be looked up in the database, which may be
+ * the thing that is down) and looks at the request's headers. */
+static void metrics_page(struct lws *wsi, struct api_req *r)
+{
+    const char *states[STORE_STOPPED + 1];
+    struct live_stats ls;
+    struct buf b;
+
+    if (!ctx->cfg->metrics_enabled) {
+        api_reply_error(r, 404, "not_found", "no such resource", NULL);
+        return;
+    }
+    if (proxied(wsi) || !metrics_allowed(api_req_peer(r))) {
+        api_reply_error(r, 403, "forbidden", "metrics are not served to this address", NULL);
+        return;
+    }
+    for (int i = 0; i <= STORE_STOPPED; i++)
+        states[i] = store_state_name((enum store_state)i);
+    live_get_stats(ctx->live, &ls);
+    struct metrics_snapshot snap = {
+        .version = HAVEN_VERSION,
+        .connections = ws_connection_count(),
+        .rooms = ls.rooms,
+        .joined = ls.joined,
+        .events_committed = ls.events_committed,
+        .frames_in = ls.frames_in,
+        .queue_depth = store_queue_depth(ctx->store),
+        .queue_max = (size_t)ctx->cfg->store_queue_max,
+        .db_state = (int)store_get_state(ctx->store),
+        .db_states = states,
+        .ndb_states = STORE_STOPPED + 1,
+        .uptime_ms = util_mono_ms() - ctx->started_ms,
+    };
+    buf_init(&b);
+    metrics_render(&b, &snap);
+    api_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    buf_cleanup(&b);
+}
+
+static const struct api_route app_routes[] = {
+    {API_GET, "/m/{}", app},
+    {API_GET, "/api/crisis-help", crisis},
+    {0, NULL, NULL},
+};
 
 static const struct api_route health_routes[] = {
     {API_GET, "/healthz", health},
@@ -71,11 +251,19 @@ const struct lws_http_mount *http_mounts(struct http_ctx *c, char *err, size_t e
         util_err(err, errlen, "http.web_root: %s: %s", c->cfg->http_web_root, strerror(errno));
         return NULL;
     }
+    if (load_static(c->cfg, c->web_root, err, errlen))
+        return NULL;
     api_init(c->store, c->cfg, &t);
     api_add_routes(health_routes);
+    api_add_routes(app_routes);
 
-    callback_mount(&mount_api, "/api", NULL);
-    callback_mount(&mount_health, "/healthz", &mount_api);
+    /* Attendance slips (slip.c): only the key's own path under /.well-known. */
+    callback_mount(&mount_app, "/m", NULL);
+    callback_mount(&mount_verify, "/verify", &mount_app);
+    callback_mount(&mount_key, "/.well-known/haven-attendance-key", &mount_verify);
+    callback_mount(&mount_api, "/api", &mount_key);
+    callback_mount(&mount_metrics, "/metrics", &mount_api);
+    callback_mount(&mount_health, "/healthz", &mount_metrics);
     memset(&mount_files, 0, sizeof(mount_files));
     mount_files.mount_next = &mount_health;
     mount_files.mountpoint = "/";
@@ -83,7 +271,9 @@ const struct lws_http_mount *http_mounts(struct http_ctx *c, char *err, size_t e
     mount_files.origin = c->web_root;
     mount_files.def = "index.html";
     mount_files.origin_protocol = LWSMPRO_FILE;
-    mount_files.cache_max_age = 300;
+    /* Revalidate every time (ETag, 304): after an upgrade no browser mixes
+     * old and new modules. */
+    mount_files.cache_max_age = 1;
     mount_files.cache_reusable = 1;
     mount_files.cache_revalidate = 1;
     return &mount_files;
@@ -143,6 +333,7 @@ static int write_reply(struct lws *wsi, struct pss *pss)
     if (!body)
         return 0;
     if (pss->step == 0) {
+        metrics_http_response(status);
         if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, len, &p, end) ||
             lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                          (const unsigned char *)"no-store", 8, &p, end))
@@ -200,6 +391,10 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         snprintf(path, sizeof(path), "%.*s", uri ? ulen : 0, uri ? uri : "");
         peer_of(wsi, peer, sizeof(peer));
         pss->req = api_req_new(wsi, method_of(m), path, peer);
+        if (strcmp(path, "/metrics") == 0 && m == LWSHUMETH_GET) {
+            metrics_page(wsi, pss->req);
+            return 0;
+        }
         collect(wsi, pss->req);
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
             (m == LWSHUMETH_POST || m == LWSHUMETH_PUT || m == LWSHUMETH_DELETE))

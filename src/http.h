@@ -9,6 +9,7 @@
 #ifndef HAVEN_HTTP_H
 #define HAVEN_HTTP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <uv.h>
@@ -29,6 +30,16 @@ struct http_ctx {
 /* Prepare mounts for ctx (borrowed, must outlive the lws context).  Returns
  * the first mount, or NULL with err filled when web_root is unusable. */
 const struct lws_http_mount *http_mounts(struct http_ctx *ctx, char *err, size_t errlen);
+/* The crisis-help entries of cfg (http.crisis_file, or the built-in list),
+ * checked, as a new compact JSON string; NULL with err filled when the file is
+ * unreadable or wrong.  A blocking read that touches nothing shared: at start,
+ * or in a reload's worker thread. */
+char *http_crisis_read(const struct config *cfg, char *err, size_t errlen);
+/* Serve json (stolen) at /api/crisis-help from now on; true when it differs
+ * from what was served.  Loop thread. */
+bool http_crisis_set(char *json);
+/* Free what http_mounts() read, after the loop ended. */
+void http_cleanup(void);
 /* protocols[0]: plain HTTP, and wsi accounting. */
 const struct lws_protocols *http_protocol_default(void);
 /* The protocol of the callback mounts. */

@@ -1405,7 +1405,8 @@ void live__save_state(struct lroom *lr)
     const char *phase = lr->chair.phase == PHASE_OPEN     ? "open"
                         : lr->chair.phase == PHASE_CLOSED ? "closed"
                                                           : "waiting";
-    const char *params[] = {sid, phase, text, lr->room->topic};
+    /* A session that keeps no text keeps no topic either. */
+    const char *params[] = {sid, phase, text, lr->record ? lr->room->topic : NULL};
     store_exec(lr->lv->st, lr->lv->s_session_state, STORE_WRITE, 4, params, NULL, NULL);
     free(text);
     json_decref(set);

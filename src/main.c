@@ -14,6 +14,7 @@
 #include "directory.h"
 #include "log.h"
 #include "server.h"
+#include "slip.h"
 #include "util.h"
 #include "version.h"
 
@@ -33,6 +34,9 @@ static void usage(FILE *out)
             "                   \"name\": \"Tuesday Hope\", \"time_zone\": \"America/Chicago\",\n"
             "                   \"days\": [2], \"start_time\": \"19:00\", \"types\": [\"O\"]}\n"
             "                   (fields: proto/API.md; edit changes only the fields given)\n"
+            "  slip verify FILE [--key KEY] | slip key [--key KEY]\n"
+            "                   check an attendance slip offline; print the signing key's\n"
+            "                   public half (KEY: the server's published key or key file)\n"
             "\n"
             "  --config PATH    read settings from a JSON file\n"
             "  --check-config   validate the settings and exit\n"
@@ -57,12 +61,18 @@ int main(int argc, char **argv)
     int first = 1, rc = 2;
     char **cli = xcalloc((size_t)argc + 1, sizeof(char *));
     int ncli = 0;
+    /* Kept until exit: SIGHUP reads the same sources again. */
+    struct config_sources src = {
+        .flags = xcalloc((size_t)argc + 1, sizeof(char *)),
+        .values = xcalloc((size_t)argc + 1, sizeof(char *)),
+    };
+    char (*flag_names)[128] = xcalloc((size_t)argc + 1, sizeof(*flag_names));
 
     if (argc > 1 && strcmp(argv[1], "migrate") == 0) {
         migrate = true;
         first = 2;
     } else if (argc > 1 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "role") == 0 ||
-                            strcmp(argv[1], "meeting") == 0)) {
+                            strcmp(argv[1], "meeting") == 0 || strcmp(argv[1], "slip") == 0)) {
         accounts = true;
         cli[ncli++] = argv[1];
         first = 2;
@@ -79,14 +89,7 @@ int main(int argc, char **argv)
     }
 
     config_init(&cfg);
-    if (config_path && config_load_file(&cfg, config_path, err, sizeof(err))) {
-        rc = config_error(err);
-        goto out;
-    }
-    if (config_load_env(&cfg, err, sizeof(err))) {
-        rc = config_error(err);
-        goto out;
-    }
+    src.path = config_path;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--config") == 0) {
@@ -119,7 +122,8 @@ int main(int argc, char **argv)
             continue;
         }
         if (accounts && (strncmp(a, "--", 2) != 0 || strcmp(a, "--admin") == 0 ||
-                         strcmp(a, "--no-password") == 0)) {
+                         strcmp(a, "--no-password") == 0 || strcmp(a, "--key") == 0 ||
+                         strncmp(a, "--key=", 6) == 0)) {
             cli[ncli++] = argv[i];
             continue;
         }
@@ -128,14 +132,19 @@ int main(int argc, char **argv)
             usage(stderr);
             goto out;
         }
-        char flag[128];
+        char *flag = flag_names[src.nflags];
         const char *value;
         const char *eq = strchr(a + 2, '=');
         if (eq) {
-            snprintf(flag, sizeof(flag), "%.*s", (int)(eq - a - 2), a + 2);
+            snprintf(flag, sizeof(flag_names[0]), "%.*s", (int)(eq - a - 2), a + 2);
             value = eq + 1;
+            if (!config_is_flag(flag)) {
+                snprintf(err, sizeof(err), "unknown option --%s", flag);
+                rc = config_error(err);
+                goto out;
+            }
         } else {
-            snprintf(flag, sizeof(flag), "%s", a + 2);
+            snprintf(flag, sizeof(flag_names[0]), "%s", a + 2);
             if (!config_is_flag(flag)) {
                 snprintf(err, sizeof(err), "unknown option --%s", flag);
                 rc = config_error(err);
@@ -148,14 +157,11 @@ int main(int argc, char **argv)
             }
             value = argv[++i];
         }
-        char source[160];
-        snprintf(source, sizeof(source), "--%s", flag);
-        if (config_set_flag(&cfg, flag, value, source, err, sizeof(err))) {
-            rc = config_error(err);
-            goto out;
-        }
+        src.flags[src.nflags] = flag;
+        src.values[src.nflags++] = value;
     }
-    if (config_validate(&cfg, err, sizeof(err))) {
+    config_cleanup(&cfg);
+    if (config_load_sources(&cfg, &src, err, sizeof(err))) {
         rc = config_error(err);
         goto out;
     }
@@ -172,7 +178,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    log_set_level((enum log_level)cfg.log_level);
+    config_apply_logging(&cfg);
     if (auth_init()) {
         fprintf(stderr, "havend: libsodium could not be initialised\n");
         rc = 1;
@@ -180,12 +186,17 @@ int main(int argc, char **argv)
     }
     if (accounts && strcmp(cli[0], "meeting") == 0)
         rc = directory_cli(&cfg, ncli, cli);
+    else if (accounts && strcmp(cli[0], "slip") == 0)
+        rc = slip_cli(&cfg, ncli, cli);
     else if (accounts)
         rc = account_cli(&cfg, ncli, cli);
     else
-        rc = migrate ? server_migrate(&cfg) : server_run(&cfg);
+        rc = migrate ? server_migrate(&cfg) : server_run(&cfg, &src);
 out:
     free(cli);
+    free(src.flags);
+    free(src.values);
+    free(flag_names);
     config_cleanup(&cfg);
     return rc;
 }

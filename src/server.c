@@ -1,4 +1,5 @@
 #include "server.h"
+#include "server_int.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -16,7 +17,9 @@
 #include "log.h"
 #include "migrate.h"
 #include "session.h"
+#include "slip.h"
 #include "store.h"
+#include "transcript.h"
 #include "util.h"
 #include "version.h"
 #include "ws.h"
@@ -88,6 +91,7 @@ static void store_stopped(void *arg)
 static void finish_stop(struct server *srv)
 {
     srv->phase = STOPPING;
+    transcript_stop();
     uv_close((uv_handle_t *)&srv->drain, NULL);
     uv_close((uv_handle_t *)&srv->reaper, NULL);
     if (srv->lws)
@@ -120,6 +124,7 @@ static void begin_stop(struct server *srv)
     if (srv->phase != RUNNING)
         return;
     srv->phase = DRAINING;
+    server__ops_stop();
     if (!uv_is_closing((uv_handle_t *)&srv->sigint)) {
         uv_close((uv_handle_t *)&srv->sigint, NULL);
         uv_close((uv_handle_t *)&srv->sigterm, NULL);
@@ -190,6 +195,7 @@ static int run_loop(struct server *srv)
     session_cleanup_all();
     live_free(srv->live);
     api_cleanup();
+    http_cleanup();
     account_cleanup();
     store_free(srv->store);
     migrate_set_cleanup(&srv->migs);
@@ -215,7 +221,7 @@ int server_migrate(const struct config *cfg)
     return rc;
 }
 
-int server_run(const struct config *cfg)
+int server_run(struct config *cfg, const struct config_sources *src)
 {
     static struct server srv;
     char err[512];
@@ -244,6 +250,9 @@ int server_run(const struct config *cfg)
     }
     account_init(&srv.loop, srv.store, cfg);
     directory_init(srv.store, cfg, srv.live);
+    transcript_init(&srv.loop, srv.store, cfg);
+    if (slip_init(srv.store, cfg))
+        goto fail_early; /* it logged why */
 
     protos[0] = http_protocol_default();
     protos[1] = ws_protocol();
@@ -289,6 +298,7 @@ int server_run(const struct config *cfg)
         log_error("server", "cannot listen on %s port %d", cfg->listen_address, cfg->listen_port);
         srv.exit_code = 1;
         srv.phase = STOPPING;
+        transcript_stop();
         uv_close((uv_handle_t *)&srv.sigint, NULL);
         uv_close((uv_handle_t *)&srv.sigterm, NULL);
         uv_close((uv_handle_t *)&srv.drain, NULL);
@@ -299,6 +309,7 @@ int server_run(const struct config *cfg)
     }
     log_info("server", "havend %s listening on http://%s:%d/", HAVEN_VERSION, cfg->listen_address,
              cfg->listen_port);
+    server__ops_start(&srv.loop, cfg, src, srv.store);
     store_start(srv.store);
     return run_loop(&srv);
 

@@ -11,9 +11,12 @@
 #define HAVEN_SERVER_H
 
 struct config;
+struct config_sources;
 
-/* Serve until SIGINT/SIGTERM.  Returns the process exit status. */
-int server_run(const struct config *cfg);
+/* Serve until SIGINT/SIGTERM; SIGHUP reads src again and applies what may
+ * change live to cfg (both borrowed for the whole run).  Returns the process
+ * exit status. */
+int server_run(struct config *cfg, const struct config_sources *src);
 /* Apply the migrations and return (0, or 1 when they failed). */
 int server_migrate(const struct config *cfg);
 

@@ -5,6 +5,7 @@
 
 #include "codec.h"
 #include "frame.h"
+#include "metrics.h"
 
 static struct session_hooks hooks;
 static uint64_t next_id = 1;
@@ -99,8 +100,10 @@ size_t session_count(void)
 static void drop_queue(struct session *s)
 {
     struct frame *f;
-    while ((f = session_pop(s)))
+    while ((f = session_pop(s))) {
+        metrics_inc(METRICS_WS_DROPPED_FRAMES);
         frame_unref(f);
+    }
 }
 
 void session_send(struct session *s, struct frame *f)
@@ -109,6 +112,8 @@ void session_send(struct session *s, struct frame *f)
         return;
     if (s->qlen >= s->qmax) {
         /* A gentle close in progress still gives way to this one. */
+        metrics_inc(METRICS_WS_SLOW_CLOSES);
+        metrics_inc(METRICS_WS_DROPPED_FRAMES);
         s->closing = false;
         session_close(s, 1013, "receiving too slowly");
         return;
@@ -186,6 +191,7 @@ bool session_rate_take(struct session *s, uint64_t now_ms, double rate, int burs
         s->tokens -= 1.0;
         return true;
     }
+    metrics_inc(METRICS_WS_RATE_LIMITED);
     *retry_after_ms = (int64_t)((1.0 - s->tokens) * 1000.0 / rate) + 1;
     return false;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "util.h"
 
@@ -217,6 +218,12 @@ int store_start(struct store *st)
 {
     start_connect(st);
     return 0;
+}
+
+void store_set_limits(struct store *st, int batch_max, int queue_max)
+{
+    st->opts.batch_max = batch_max;
+    st->opts.queue_max = queue_max;
 }
 
 size_t store_queue_depth(const struct store *st)
@@ -607,6 +614,7 @@ static void segment_done(struct store *st)
     st->cur = NULL;
     st->got_result = false;
     st->last_rtt_us = (uv_hrtime() - st->seg_start) / 1000u;
+    metrics_observe_db_rtt_us(st->last_rtt_us);
 
     for (r = done.head; r; r = r->next, i++)
         if (r->failed && failed_at < 0 && r->errmsg)

@@ -78,6 +78,9 @@ int store_start(struct store *st);
 int store_exec(struct store *st, int stmt, int flags, int nparams, const char *const *params,
                store_cb cb, void *arg);
 
+/* Change store.batch_max and store.queue_max of a running store (a reload):
+ * the next segment and the next write see them; writes already queued stay. */
+void store_set_limits(struct store *st, int batch_max, int queue_max);
 /* Writes queued or in flight. */
 size_t store_queue_depth(const struct store *st);
 /* True when n more writes fit in the queue. */

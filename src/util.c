@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,68 @@ void util_hex(char *out, const unsigned char *in, size_t n)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+/* Parse an address into 16 bytes; IPv4 (and IPv4-mapped IPv6) fill the
+ * first 4 and return 4, IPv6 returns 16, anything else 0. */
+static int addr_parse(const char *s, unsigned char out[16])
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (inet_pton(AF_INET, s, out) == 1)
+        return 4;
+    if (inet_pton(AF_INET6, s, out) != 1)
+        return 0;
+    if (memcmp(out, mapped, sizeof(mapped)) == 0) {
+        memmove(out, out + 12, 4);
+        return 4;
+    }
+    return 16;
+}
+
+int util_addr_match(const char *spec, const char *addr)
+{
+    char host[64];
+    unsigned char net[16], a[16];
+    const char *slash = strchr(spec, '/');
+    size_t hl = slash ? (size_t)(slash - spec) : strlen(spec);
+    if (hl >= sizeof(host))
+        return HV_EINVAL;
+    memcpy(host, spec, hl);
+    host[hl] = '\0';
+    int family = addr_parse(host, net);
+    if (!family)
+        return HV_EINVAL;
+    long bits = family * 8;
+    if (slash) {
+        char *end;
+        bits = strtol(slash + 1, &end, 10);
+        if (end == slash + 1 || *end || bits < 0 || bits > family * 8)
+            return HV_EINVAL;
+    }
+    if (addr_parse(addr, a) != family)
+        return 0;
+    for (long i = 0; i < bits; i++) {
+        unsigned char bit = (unsigned char)(0x80u >> (i % 8));
+        if ((net[i / 8] & bit) != (a[i / 8] & bit))
+            return 0;
+    }
+    return 1;
+}
+
+void util_addr_truncate(const char *addr, char *out, size_t len)
+{
+    unsigned char a[16];
+    char text[INET6_ADDRSTRLEN];
+    int family = addr_parse(addr, a);
+    if (!family) {
+        snprintf(out, len, "?");
+        return;
+    }
+    /* Keep what says which network a client is on, never who it is. */
+    int keep = family == 4 ? 3 : 6;
+    memset(a + keep, 0, (size_t)(family - keep));
+    inet_ntop(family == 4 ? AF_INET : AF_INET6, a, text, sizeof(text));
+    snprintf(out, len, "%s/%d", text, keep * 8);
 }
 
 void util_err(char *err, size_t errlen, const char *fmt, ...)

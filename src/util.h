@@ -43,6 +43,15 @@ int64_t util_wall_ms(void);
 /* Lower-case hex of n bytes into out, which must hold 2n+1 bytes. */
 void util_hex(char *out, const unsigned char *in, size_t n);
 
+/* Client addresses as text ("192.0.2.7", "2001:db8::1").  Does addr lie in
+ * spec, an address or a prefix ("127.0.0.0/8", "::1", "fd00::/8")?  Returns 1
+ * or 0 (0 too when addr is not an address; an IPv4-mapped IPv6 address counts
+ * as IPv4), or HV_EINVAL when spec is neither.  Pure. */
+int util_addr_match(const char *spec, const char *addr);
+/* addr without its host part, for logs: "192.0.2.0/24" or "2001:db8:1::/48";
+ * "?" when addr is not an address.  Pure. */
+void util_addr_truncate(const char *addr, char *out, size_t len);
+
 /* Fill a caller's error buffer; a NULL buffer is allowed. */
 void util_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

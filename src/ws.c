@@ -6,6 +6,7 @@
 #include "frame.h"
 #include "live.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "util.h"
 
@@ -93,10 +94,20 @@ static bool origin_allowed(struct lws *wsi)
     return strcmp(origin, same) == 0;
 }
 
+/* The client's address, for log_client(). */
+static const char *peer_addr(struct lws *wsi, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    lws_get_peer_simple(wsi, buf, len);
+    /* lws listens dual-stack: present IPv4 peers plainly. */
+    return strncmp(buf, "::ffff:", 7) == 0 ? buf + 7 : buf;
+}
+
 /* Answer the upgrade request with a plain status instead of switching. */
 static int refuse(struct lws *wsi, unsigned int status)
 {
     lws_return_http_status(wsi, status, NULL);
+    metrics_http_response((int)status);
     return -1;
 }
 
@@ -122,6 +133,7 @@ static int writable(struct lws *wsi, struct session *s)
         return 0;
     const char *payload = frame_payload(f);
     size_t len = f->len;
+    uint64_t events = (uint64_t)f->events;
     struct frame *next = session_peek(s);
     if (f->inner_len && next && next->inner_len) {
         /* Several events wait: send them as one "events" frame. */
@@ -136,6 +148,7 @@ static int writable(struct lws *wsi, struct session *s)
                         out.len < COALESCE_BYTES;
              n++) {
             f = session_pop(s);
+            events += (uint64_t)f->events;
             buf_add(&out, ",", 1);
             buf_add(&out, frame_payload(f) + f->inner_off, f->inner_len);
             frame_unref(f);
@@ -150,6 +163,7 @@ static int writable(struct lws *wsi, struct session *s)
     frame_unref(f);
     if (n < (int)len)
         return -1;
+    metrics_add(METRICS_EVENTS_DELIVERED, events);
     if (session_peek(s) || s->closing)
         lws_callback_on_writable(wsi);
     return 0;
@@ -197,7 +211,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!path_slug(wsi, path, sizeof(path)))
             return refuse(wsi, HTTP_STATUS_NOT_FOUND);
         if (!origin_allowed(wsi)) {
-            log_info("ws", "refused a connection from a foreign origin");
+            log_info("ws", "refused a connection from a foreign origin%s",
+                     log_client(peer_addr(wsi, path, sizeof(path))));
             return refuse(wsi, HTTP_STATUS_FORBIDDEN);
         }
         return 0;
