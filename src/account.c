@@ -95,8 +95,7 @@ static void on_token_stored(void *arg, const struct store_result *res, int statu
     }
     if (status) {
         json_decref(reply);
-        api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again",
-                        NULL);
+        api_reply_unavailable(r);
         return;
     }
     api_reply_json(r, 200, reply);
@@ -137,8 +136,7 @@ static void verify_done(uv_work_t *req, int status)
     const char *params[] = {hash, aid, ttl};
     if (store_exec(A.st, A.s_insert_token, STORE_WRITE, 3, params, on_token_stored, reply)) {
         json_decref(reply);
-        api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again",
-                        NULL);
+        api_reply_unavailable(r);
     }
     log_info("account", "login by account %lld", (long long)w->account_id);
 out:
@@ -152,8 +150,7 @@ static void on_account_row(void *arg, const struct store_result *res, int status
     struct api_req *r = api_req_find(w->api_id);
     if (!r || status) {
         if (r)
-            api_reply_error(r, 503, "store_unavailable",
-                            "the database is unavailable; try again", NULL);
+            api_reply_unavailable(r);
         sodium_memzero(w->password, sizeof(w->password));
         free(w);
         return;
@@ -210,8 +207,7 @@ static void login(struct api_req *r, const char *const *params, int n)
     if (store_exec(A.st, A.s_find, STORE_READ, 1, qp, on_account_row, w)) {
         sodium_memzero(w->password, sizeof(w->password));
         free(w);
-        api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again",
-                        NULL);
+        api_reply_unavailable(r);
     }
 }
 
@@ -223,8 +219,7 @@ static void on_revoked(void *arg, const struct store_result *res, int status, co
     if (!r)
         return;
     if (status)
-        api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again",
-                        NULL);
+        api_reply_unavailable(r);
     else
         api_reply_json(r, 200, json_pack("{s:b}", "logged_out", 1));
 }
@@ -239,8 +234,7 @@ static void logout(struct api_req *r, const char *const *params, int n)
     const char *qp[] = {c->token_hash};
     if (store_exec(A.st, A.s_revoke, STORE_WRITE, 1, qp, on_revoked,
                    (void *)(uintptr_t)api_req_id(r)))
-        api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again",
-                        NULL);
+        api_reply_unavailable(r);
 }
 
 static void on_roles(void *arg, const struct store_result *res, int status, const char *errmsg)
@@ -249,8 +243,7 @@ static void on_roles(void *arg, const struct store_result *res, int status, cons
     if (!r)
         return;
     if (status) {
-        api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again",
-                        NULL);
+        api_reply_unavailable(r);
         return;
     }
     const struct caller *c = api_req_caller(r);
@@ -278,8 +271,7 @@ static void me(struct api_req *r, const char *const *params, int n)
     snprintf(aid, sizeof(aid), "%lld", (long long)c->account_id);
     const char *qp[] = {aid};
     if (store_exec(A.st, A.s_roles, STORE_READ, 1, qp, on_roles, (void *)(uintptr_t)api_req_id(r)))
-        api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again",
-                        NULL);
+        api_reply_unavailable(r);
 }
 
 static const struct api_route routes[] = {

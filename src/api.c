@@ -229,6 +229,11 @@ void api_reply_error(struct api_req *r, int status, const char *code, const char
     api_reply_json(r, status, o);
 }
 
+void api_reply_unavailable(struct api_req *r)
+{
+    api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again", NULL);
+}
+
 void api_reply_text(struct api_req *r, int status, const char *content_type, const char *text,
                     size_t len)
 {
@@ -328,8 +333,7 @@ static void on_caller(void *arg, const struct store_result *res, int status, con
         return;
     }
     if (status) {
-        api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again",
-                        NULL);
+        api_reply_unavailable(r);
         return;
     }
     if (store_result_rows(res) == 0) {
@@ -361,7 +365,6 @@ void api_req_run(struct api_req *r)
     r->pending_auth = true;
     if (store_exec(A.st, A.s_caller, STORE_READ, 1, params, on_caller, r)) {
         r->pending_auth = false;
-        api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again",
-                        NULL);
+        api_reply_unavailable(r);
     }
 }

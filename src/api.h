@@ -86,6 +86,8 @@ bool api_match(const char *pattern, const char *path, char params[][128], int *n
 void api_reply_json(struct api_req *r, int status, json_t *body /* stolen */);
 void api_reply_error(struct api_req *r, int status, const char *code, const char *message,
                      const char *field);
+/* 503 store_unavailable: the database is needed and away. */
+void api_reply_unavailable(struct api_req *r);
 void api_reply_text(struct api_req *r, int status, const char *content_type, const char *text,
                     size_t len);
 /* Add one response header line ("Name: value"), before replying. */

@@ -73,11 +73,6 @@ static void op_free(struct op *o)
     free(o);
 }
 
-static void unavailable(struct api_req *r)
-{
-    api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again", NULL);
-}
-
 static void not_found(struct api_req *r)
 {
     api_reply_error(r, 404, "not_found", "there is no meeting with that slug", NULL);
@@ -99,7 +94,7 @@ static struct api_req *resume(struct op *o, int status)
         return NULL;
     }
     if (status) {
-        unavailable(r);
+        api_reply_unavailable(r);
         op_free(o);
         return NULL;
     }
@@ -168,7 +163,7 @@ static void run_list(struct api_req *r, enum op_kind kind, const char *const *qp
     struct op *o = op_new(r, kind);
     if (store_exec(D.st, D.s_list, STORE_READ, DIRECTORY_LIST_NPARAMS, qp, on_list, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -301,7 +296,7 @@ static void reply_meeting(struct op *o, struct api_req *r)
     const char *qp[] = {o->slug};
     if (store_exec(D.st, D.s_one, STORE_READ, 1, qp, on_one, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -361,7 +356,7 @@ static void occurrences(struct api_req *r, const char *const *params, int nparam
     const char *qp[] = {o->slug, from, count};
     if (store_exec(D.st, D.s_occurrences, STORE_READ, 3, qp, on_occurrences, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -400,7 +395,7 @@ static void on_zones(void *arg, const struct store_result *res, int status, cons
             json_object_set_new(D.zones, store_result_value(res, i, 0), json_true());
     }
     if (!D.zones) {
-        unavailable(r);
+        api_reply_unavailable(r);
         op_free(o);
         return;
     }
@@ -417,7 +412,7 @@ static void check_zone(struct op *o, struct api_req *r)
     if (!D.zones) {
         if (store_exec(D.st, D.s_zones, STORE_READ, 0, NULL, on_zones, o)) {
             op_free(o);
-            unavailable(r);
+            api_reply_unavailable(r);
         }
         return;
     }
@@ -460,7 +455,7 @@ static void do_insert(struct op *o, struct api_req *r)
     directory__params_cleanup(&p);
     if (rc) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -536,7 +531,7 @@ static void do_update(struct op *o, struct api_req *r)
     directory__params_cleanup(&p);
     if (rc) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -568,7 +563,7 @@ static void on_deleted(void *arg, const struct store_result *res, int status, co
         const char *qp[] = {id};
         if (store_exec(D.st, D.s_exists, STORE_READ, 1, qp, on_gone_check, o)) {
             op_free(o);
-            unavailable(r);
+            api_reply_unavailable(r);
         }
         return;
     }
@@ -591,7 +586,7 @@ static void do_delete(struct op *o, struct api_req *r)
         live_meeting_gone(D.live, o->slug);
     if (store_exec(D.st, D.s_delete, STORE_WRITE, 3, qp, on_deleted, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -648,7 +643,7 @@ static void change(struct api_req *r, const char *slug, enum op_kind kind)
     const char *qp[] = {o->slug, aid};
     if (store_exec(D.st, D.s_role, STORE_READ, 2, qp, on_role, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -907,7 +902,7 @@ static void on_ics_events(void *arg, const struct store_result *res, int status,
     buf_cleanup(&missing);
     if (rc) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -918,7 +913,7 @@ static void run_ics(struct api_req *r, const char *slug)
     const char *qp[] = {slug};
     if (store_exec(D.st, D.s_ics_events, STORE_READ, 1, qp, on_ics_events, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 

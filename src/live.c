@@ -506,25 +506,8 @@ static void on_bans(void *arg, const struct store_result *res, int status, const
 static void load_settings(struct lroom *lr, const char *text)
 {
     json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-    struct chair_settings *st = &lr->chair.set;
     json_t *v;
-#define FLAG(name)                                                                             \
-    if ((v = json_object_get(o, #name)) && json_is_boolean(v))                                 \
-        st->name = json_is_true(v);
-    FLAG(auto_admit)
-    FLAG(locked)
-    FLAG(hide_members)
-    FLAG(crosstalk)
-    FLAG(chat_locked)
-    FLAG(dms)
-    FLAG(visitors_may_post)
-    FLAG(end_share_at_limit)
-    FLAG(auto_call)
-#undef FLAG
-    if ((v = json_object_get(o, "slow_mode_secs")) && json_is_integer(v))
-        st->slow_mode_secs = (int)json_integer_value(v);
-    if ((v = json_object_get(o, "share_limit_secs")) && json_is_integer(v))
-        st->share_limit_secs = (int)json_integer_value(v);
+    live__apply_settings(lr, o);
     if ((v = json_object_get(o, "reading")) && json_is_integer(v))
         lr->chair.reading = (int)json_integer_value(v);
     json_decref(o);
@@ -764,7 +747,9 @@ static void on_find_attendee(void *arg, const struct store_result *res, int stat
     s->account = strcmp(store_result_value(res, 0, 2), "t") == 0;
     if (strcmp(role, "attendee") != 0)
         snprintf(s->role, sizeof(s->role), "%s", role); /* an account's role */
-    else
+    /* Only attendee tokens are remembered for outages: an account's token is
+     * always checked by the database (it may have been revoked). */
+    if (!s->account)
         remember_token(lv, h->hash, s->attendee_id);
     welcome(lv, s, h->id, h->token, h->full_name);
 out:

@@ -214,12 +214,14 @@ void live__chair_member_left(struct lroom *lr, struct room_member *m)
     live__broadcast_state(lr);
 }
 
-static void apply_settings(struct lroom *lr, json_t *obj)
+void live__apply_settings(struct lroom *lr, json_t *obj)
 {
     struct chair_settings *st = &lr->chair.set;
     json_t *v;
+    /* Types are checked here too: stored settings come back from the
+     * database, a chair's change comes validated by the codec. */
 #define FLAG(name)                                                                             \
-    if ((v = json_object_get(obj, #name)))                                                     \
+    if ((v = json_object_get(obj, #name)) && json_is_boolean(v))                               \
         st->name = json_is_true(v);
     FLAG(auto_admit)
     FLAG(locked)
@@ -231,9 +233,9 @@ static void apply_settings(struct lroom *lr, json_t *obj)
     FLAG(end_share_at_limit)
     FLAG(auto_call)
 #undef FLAG
-    if ((v = json_object_get(obj, "slow_mode_secs")))
+    if ((v = json_object_get(obj, "slow_mode_secs")) && json_is_integer(v))
         st->slow_mode_secs = (int)json_integer_value(v);
-    if ((v = json_object_get(obj, "share_limit_secs")))
+    if ((v = json_object_get(obj, "share_limit_secs")) && json_is_integer(v))
         st->share_limit_secs = (int)json_integer_value(v);
 }
 
@@ -419,7 +421,7 @@ void live__chair_command(struct live *lv, struct session *s, struct msg *m)
     case MSG_SETTINGS:
         if (!allowed(lr, s, me, CMD_SETTINGS, m->id))
             return;
-        apply_settings(lr, m->settings);
+        live__apply_settings(lr, m->settings);
         live__event(lr, me->no, "settings_changed",
                     json_pack("{s:O}", "settings", m->settings), s->id, m->id, NULL);
         if (c->phase == PHASE_OPEN && json_is_true(json_object_get(m->settings, "auto_admit")))

@@ -148,6 +148,8 @@ void live__end_session(struct lroom *lr, int actor, uint64_t sid, json_t *id);
 void live__close_member(struct lroom *lr, int member, int code, const char *reason);
 
 /* ---- live_chair.c ---- */
+/* Apply the settings present in obj (a chair's change or the stored ones). */
+void live__apply_settings(struct lroom *lr, json_t *obj);
 /* Handle a chairing frame (start, admit, settings, hand, call, ...). */
 void live__chair_command(struct live *lv, struct session *s, struct msg *m);
 /* A timer fired: warnings and time events of the current share. */

@@ -157,11 +157,6 @@ static void op_free(struct op *o)
     free(o);
 }
 
-static void unavailable(struct api_req *r)
-{
-    api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again", NULL);
-}
-
 /* The request of an op, or NULL (and the op freed) when its client is gone
  * or the statement failed (then answered with 503). */
 static struct api_req *resume(struct op *o, int status)
@@ -172,7 +167,7 @@ static struct api_req *resume(struct op *o, int status)
         return NULL;
     }
     if (status) {
-        unavailable(r);
+        api_reply_unavailable(r);
         op_free(o);
         return NULL;
     }
@@ -184,7 +179,7 @@ static void run(struct api_req *r, struct op *o, int stmt, int flags, int n,
 {
     if (store_exec(S.st, stmt, flags, n, params, cb, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 

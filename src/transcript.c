@@ -273,11 +273,6 @@ static void op_free(struct op *o)
     free(o);
 }
 
-static void unavailable(struct api_req *r)
-{
-    api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again", NULL);
-}
-
 static void no_session(struct api_req *r)
 {
     /* The same answer whether it does not exist or the caller may not read
@@ -300,7 +295,7 @@ static struct api_req *resume(struct op *o, int status)
         return NULL;
     }
     if (status) {
-        unavailable(r);
+        api_reply_unavailable(r);
         op_free(o);
         return NULL;
     }
@@ -411,7 +406,7 @@ static void sessions(struct api_req *r, const char *const *params, int nparams)
     const char *qp[] = {params[0], w.admin, w.account, w.attendee, before ? b : NULL, l};
     if (store_exec(T.st, T.s_sessions, STORE_READ, 6, qp, on_sessions, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -505,7 +500,7 @@ static void on_page(void *arg, const struct store_result *res, int status, const
     if (added == EXPORT_PAGE) {
         if (exec_page(o, EXPORT_PAGE)) {
             op_free(o);
-            unavailable(r);
+            api_reply_unavailable(r);
         }
         return;
     }
@@ -533,7 +528,7 @@ static void on_header(void *arg, const struct store_result *res, int status, con
      * an open share may come first). */
     if (exec_page(o, o->fmt != FMT_NONE ? EXPORT_PAGE : o->limit + 1)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -554,7 +549,7 @@ static void read_session(struct api_req *r, const char *id, struct op *o)
     const char *qp[] = {s, w.admin, w.account, w.attendee};
     if (store_exec(T.st, T.s_header, STORE_READ, 4, qp, on_header, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -740,7 +735,7 @@ static void search(struct api_req *r, const char *const *params, int nparams)
     const char *qp[] = {q, meeting, w.admin, w.account, w.attendee, l, off};
     if (store_exec(T.st, T.s_search, STORE_READ, 7, qp, on_search, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -797,7 +792,7 @@ static void delete_event(struct api_req *r, const char *const *params, int npara
     const char *qp[] = {s, q, w.attendee, w.admin, w.account};
     if (store_exec(T.st, T.s_delete, STORE_WRITE, 5, qp, on_deleted, o)) {
         op_free(o);
-        unavailable(r);
+        api_reply_unavailable(r);
     }
 }
 
@@ -814,7 +809,7 @@ static void purge_answer(json_t *ids, int status)
         if (!r)
             continue;
         if (status)
-            unavailable(r);
+            api_reply_unavailable(r);
         else
             api_reply_json(r, 200,
                            json_pack("{s:I, s:I, s:I}", "sessions",
@@ -910,7 +905,7 @@ static void admin_purge(struct api_req *r, const char *const *params, int nparam
         return;
     }
     if (T.stopping) {
-        unavailable(r);
+        api_reply_unavailable(r);
         return;
     }
     /* A pass under way may have passed some sessions already: the request
