@@ -34,15 +34,16 @@ static size_t app_page_len;
 static char *crisis_json;
 
 static const char default_crisis[] =
-    "{\"region\":\"US\",\"entries\":["
-    "{\"name\":\"988 Suicide & Crisis Lifeline\",\"description\":\"Call or text 988, any "
-    "time, day or night. Free and confidential.\",\"actions\":["
+    "{\"region\":\"United States\",\"entries\":["
+    "{\"name\":\"988 Suicide & Crisis Lifeline\",\"description\":\"For anyone in emotional "
+    "distress, a suicidal crisis or a substance use crisis. Free and confidential, 24 hours a "
+    "day, in English and Spanish.\",\"actions\":["
     "{\"label\":\"Call 988\",\"href\":\"tel:988\"},{\"label\":\"Text 988\",\"href\":\"sms:988\"},"
     "{\"label\":\"Chat online\",\"href\":\"https://988lifeline.org/chat/\"}]},"
-    "{\"name\":\"SAMHSA's National Helpline\",\"description\":\"Free, confidential help "
-    "finding treatment and support, 24 hours a day, in English and Spanish.\",\"actions\":["
-    "{\"label\":\"Call 1-800-662-4357\",\"href\":\"tel:+18006624357\"},"
-    "{\"label\":\"Website\",\"href\":\"https://www.samhsa.gov/find-help/national-helpline\"}]}]}";
+    "{\"name\":\"SAMHSA National Helpline\",\"description\":\"Treatment referral and "
+    "information about substance use and mental health. Free and confidential, 24 hours a day, "
+    "every day of the year, in English and Spanish.\",\"actions\":["
+    "{\"label\":\"Call 1-800-662-4357\",\"href\":\"tel:+18006624357\"}]}]}";
 
 static void app(struct api_req *r, const char *const *params, int n)
 {
@@ -122,6 +123,8 @@ char *http_crisis_read(const struct config *cfg, char *err, size_t errlen)
                  jerr.line, jerr.text);
         return NULL;
     }
+    /* Tell the client whether this is the operator's list or Haven's own. */
+    json_object_set_new(doc, "default", json_boolean(!*cfg->http_crisis_file));
     char *json = check_crisis(doc, err, errlen) ? NULL : json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     return json;

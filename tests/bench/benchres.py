@@ -75,10 +75,13 @@ def curve(out, logs):
                 f.write("%.1f %s %s %s %s %.1f %s %s\n" % (
                     offered, d["p50_ms"], d["p90_ms"], d["p99_ms"], d["max_ms"], delivered,
                     d.get("skipped", "0"), d.get("missing", "0")))
-                print("%-10s offered %9.0f deliveries/s: delivered %9.0f/s p50 %7s p99 %8s "
-                      "max %8s ms, skipped %s, missing %s" % (
+                cpu = " ".join("%s %s%%" % (k[4:], v) for k, v in d.items()
+                               if k.startswith("cpu_"))
+                print("%-22s offered %7.0f/s: delivered %7.0f/s, ms p50 %7s p99 %8s max %8s; "
+                      "skipped %s, missing %s; CPU %s, loadgen %s%%" % (
                           d.get("label", "-"), offered, delivered, d["p50_ms"], d["p99_ms"],
-                          d["max_ms"], d.get("skipped", "0"), d.get("missing", "0")))
+                          d["max_ms"], d.get("skipped", "0"), d.get("missing", "0"), cpu,
+                          d.get("loadgen_cpu", "?")))
             f.write("\n\n")
     return 0
 

@@ -60,7 +60,8 @@ export async function loadCrisisResources() {
   try {
     const r = await getJSON('/api/crisis-help');
     if (r && r.ok) {
-      const list = sanitizeResources({ ...r.data, source: 'server' });
+      // The server's built-in list is Haven's default; a configured one is the operator's.
+      const list = sanitizeResources({ ...r.data, source: r.data && r.data.default ? 'default' : 'server' });
       if (list) return list;
     }
   } catch (e) {
