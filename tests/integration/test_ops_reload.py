@@ -198,4 +198,5 @@ def test_crisis_help_entries_reload(start_havend, db, tmp_path):
     # Back to the built-in list by emptying the key.
     rewrite_config(server, {"http": {"crisis_file": ""}, "ws": {"rate_burst": 100000}})
     reload(server, 3)
-    assert _crisis(server)["region"] == "US"
+    builtin = _crisis(server)
+    assert builtin["default"] is True and builtin["region"] == "United States"
