@@ -229,6 +229,16 @@ void api_reply_error(struct api_req *r, int status, const char *code, const char
     api_reply_json(r, status, o);
 }
 
+struct api_req *api_resume(uint64_t id, int status)
+{
+    struct api_req *r = api_req_find(id);
+    if (r && status) {
+        api_reply_unavailable(r);
+        return NULL;
+    }
+    return r;
+}
+
 void api_reply_unavailable(struct api_req *r)
 {
     api_reply_error(r, 503, "store_unavailable", "the database is unavailable; try again", NULL);

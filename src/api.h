@@ -86,6 +86,9 @@ bool api_match(const char *pattern, const char *path, char params[][128], int *n
 void api_reply_json(struct api_req *r, int status, json_t *body /* stolen */);
 void api_reply_error(struct api_req *r, int status, const char *code, const char *message,
                      const char *field);
+/* For a database callback: the request with that id, or NULL when its client
+ * is gone or status is a failure (the request is then answered with 503). */
+struct api_req *api_resume(uint64_t id, int status);
 /* 503 store_unavailable: the database is needed and away. */
 void api_reply_unavailable(struct api_req *r);
 void api_reply_text(struct api_req *r, int status, const char *content_type, const char *text,

@@ -161,16 +161,9 @@ static void op_free(struct op *o)
  * or the statement failed (then answered with 503). */
 static struct api_req *resume(struct op *o, int status)
 {
-    struct api_req *r = api_req_find(o->req);
-    if (!r) {
+    struct api_req *r = api_resume(o->req, status);
+    if (!r)
         op_free(o);
-        return NULL;
-    }
-    if (status) {
-        api_reply_unavailable(r);
-        op_free(o);
-        return NULL;
-    }
     return r;
 }
 

@@ -289,16 +289,9 @@ static void bad_param(struct api_req *r, const char *field, const char *msg)
  * or the statement failed (then answered with 503). */
 static struct api_req *resume(struct op *o, int status)
 {
-    struct api_req *r = api_req_find(o->req);
-    if (!r) {
+    struct api_req *r = api_resume(o->req, status);
+    if (!r)
         op_free(o);
-        return NULL;
-    }
-    if (status) {
-        api_reply_unavailable(r);
-        op_free(o);
-        return NULL;
-    }
     return r;
 }
 
