@@ -13,6 +13,7 @@
 #include "util.h"
 #include "version.h"
 #include "live_int.h"
+#include "live_sql.h"
 
 static void on_segment(void *arg);
 
@@ -32,7 +33,8 @@ struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cf
     lv->s_load_room = store_prepare(
         st,
         "WITH m AS (SELECT id, name, types, record_transcripts, retention_days,"
-        "   transcript_readers, share_time_limit_secs, format, resources, contribution_url"
+        "   transcript_readers, share_time_limit_secs, format, resources, contribution_url,"
+        "   language"
         "   FROM meetings WHERE slug = $1),"
         " ins AS (INSERT INTO sessions (meeting_id, record)"
         "   SELECT id, record_transcripts FROM m"
@@ -43,7 +45,8 @@ struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cf
         "   m.transcript_readers, m.share_time_limit_secs, m.format::text, m.resources::text,"
         "   m.contribution_url, s.phase, s.settings::text, s.topic,"
         "   EXISTS (SELECT 1 FROM meeting_roles r WHERE r.meeting_id = m.id"
-        "     AND r.role IN ('chair', 'co-chair')), s.record"
+        "     AND r.role IN ('chair', 'co-chair')), s.record,"
+        "   transcript_search_config(m.language)::text"
         " FROM m, (SELECT id, started_at, phase, settings, topic, record FROM ins UNION ALL"
         "   SELECT id, started_at, phase, settings, topic, record FROM sessions"
         "   WHERE meeting_id = (SELECT id FROM m) AND ended_at IS NULL) s LIMIT 1",
@@ -97,12 +100,8 @@ struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cf
                                  "SELECT " EVENT_COLS " FROM events WHERE session_id = $1"
                                  " AND seq < $2 ORDER BY seq DESC LIMIT $3",
                                  3);
-    lv->s_insert_event = store_prepare(
-        st,
-        "INSERT INTO events (session_id, seq, member_no, kind, client_msg_id, body, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, to_timestamp($7::double precision / 1000))"
-        " ON CONFLICT DO NOTHING",
-        7);
+    lv->s_insert_event = store_prepare(st, LIVE_SQL_INSERT_EVENT, 8);
+    store_prepare_bulk(st, lv->s_insert_event, LIVE_SQL_INSERT_EVENTS);
     lv->s_insert_participant = store_prepare(
         st,
         "INSERT INTO participants (session_id, member_no, attendee_id, display_name, role,"
@@ -532,6 +531,7 @@ static void on_room_row(void *arg, const struct store_result *res, int status, c
         bool crosstalk = tf(store_result_value(res, 0, 5)); /* XT: crosstalk permitted */
         /* The session's own setting, fixed when it started. */
         lr->record = tf(store_result_value(res, 0, 17));
+        snprintf(lr->ts_config, sizeof(lr->ts_config), "%s", store_result_value(res, 0, 18));
         lr->retention_days = (int)store_result_int(res, 0, 7);
         snprintf(lr->readers, sizeof(lr->readers), "%s", store_result_value(res, 0, 8));
         chair_init(&lr->chair, (int)store_result_int(res, 0, 9), crosstalk);
@@ -1483,8 +1483,9 @@ int64_t live__event(struct lroom *lr, int actor, const char *kind, json_t *body,
     snprintf(sq, sizeof(sq), "%lld", (long long)seq);
     snprintf(no, sizeof(no), "%d", actor);
     snprintf(tss, sizeof(tss), "%lld", (long long)ts);
-    const char *params[] = {sess, sq, actor > 0 ? no : NULL, kind, cmid, body_text, tss};
-    int rc = store_exec(lv->st, lv->s_insert_event, STORE_WRITE, 7, params, on_committed, p);
+    const char *params[] = {sess, sq,        actor > 0 ? no : NULL, kind,
+                            cmid, body_text, tss, p->message ? lr->ts_config : NULL};
+    int rc = store_exec(lv->st, lv->s_insert_event, STORE_WRITE, 8, params, on_committed, p);
     free(body_text);
     json_decref(body);
     if (rc) {

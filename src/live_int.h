@@ -60,6 +60,7 @@ struct lroom {
     /* The meeting's settings, loaded with the room. */
     bool closed_meeting;   /* type C: for people with a drug problem who want to stop */
     bool record;           /* transcripts kept */
+    char ts_config[64];    /* text search configuration of its messages */
     int retention_days;
     char readers[16];      /* who may read transcripts */
     json_t *format;        /* [{title, text}] */

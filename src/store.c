@@ -25,6 +25,7 @@ struct req {
     PGresult *res;
     char *errmsg;
     bool failed;
+    int run; /* requests this one carries on the wire: 1, more when merged, 0 when carried */
 };
 
 struct queue {
@@ -35,6 +36,7 @@ struct queue {
 struct stmt {
     char *sql;
     int nparams;
+    int bulk; /* the statement that takes arrays of these parameters, or -1 */
     char name[16];
 };
 
@@ -210,8 +212,17 @@ int store_prepare(struct store *st, const char *sql, int nparams)
     struct stmt *s = &st->stmts[st->nstmts];
     s->sql = xstrdup(sql);
     s->nparams = nparams;
+    s->bulk = -1;
     snprintf(s->name, sizeof(s->name), "hv%d", st->nstmts);
     return st->nstmts++;
+}
+
+int store_prepare_bulk(struct store *st, int stmt, const char *sql)
+{
+    int nparams = st->stmts[stmt].nparams;
+    int bulk = store_prepare(st, sql, nparams);
+    st->stmts[stmt].bulk = bulk;
+    return bulk;
 }
 
 int store_start(struct store *st)
@@ -258,6 +269,7 @@ int store_exec(struct store *st, int stmt, int flags, int nparams, const char *c
     struct req *r = xcalloc(1, sizeof(*r));
     r->stmt = stmt;
     r->flags = flags;
+    r->run = 1;
     r->nparams = nparams;
     r->params = xcalloc((size_t)(nparams ? nparams : 1), sizeof(char *));
     for (int i = 0; i < nparams; i++)
@@ -541,6 +553,7 @@ static void enter_pipeline(struct store *st)
         struct req *r = xcalloc(1, sizeof(*r));
         r->stmt = i;
         r->flags = REQ_PREPARE;
+        r->run = 1;
         if (!PQsendPrepare(st->conn, st->stmts[i].name, st->stmts[i].sql, st->stmts[i].nparams,
                            NULL)) {
             req_free(r);
@@ -567,20 +580,84 @@ static void ready(struct store *st)
     pump(st);
 }
 
+static void array_literal(struct buf *b, const struct req *r, int n, int i)
+{
+    buf_add(b, "{", 1);
+    for (int k = 0; k < n; k++, r = r->next) {
+        if (k)
+            buf_add(b, ",", 1);
+        const char *v = r->params[i];
+        if (!v) {
+            buf_adds(b, "NULL");
+            continue;
+        }
+        buf_add(b, "\"", 1);
+        for (; *v; v++) {
+            if (*v == '"' || *v == '\\')
+                buf_add(b, "\\", 1);
+            buf_add(b, v, 1);
+        }
+        buf_add(b, "\"", 1);
+    }
+    buf_add(b, "}", 1);
+}
+
+/* Send the n queued writes from r (same statement, n >= 2) as one statement
+ * of its bulk form: one execution on the server instead of n. */
+static int send_merged(struct store *st, struct req *r, int n)
+{
+    const struct stmt *s = &st->stmts[r->stmt];
+    const struct stmt *bs = &st->stmts[s->bulk];
+    int np = s->nparams;
+    struct buf *arrays = xcalloc((size_t)(np ? np : 1), sizeof(*arrays));
+    const char **params = xcalloc((size_t)(np ? np : 1), sizeof(*params));
+    for (int i = 0; i < np; i++) {
+        buf_init(&arrays[i]);
+        array_literal(&arrays[i], r, n, i);
+        params[i] = arrays[i].data;
+    }
+    int ok = PQsendQueryPrepared(st->conn, bs->name, np, params, NULL, NULL, 0);
+    for (int i = 0; i < np; i++)
+        buf_cleanup(&arrays[i]);
+    free(arrays);
+    free(params);
+    return ok ? 0 : -1;
+}
+
 static void send_segment(struct store *st)
 {
     struct req *head = st->q.head;
-    int max = head->flags == STORE_READ ? 1 : (st->solo > 0 ? 1 : st->opts.batch_max);
-    if (head->flags == STORE_WRITE && st->solo > 0)
+    bool solo = head->flags == STORE_WRITE && st->solo > 0;
+    int max = head->flags == STORE_READ ? 1 : (solo ? 1 : st->opts.batch_max);
+    if (solo)
         st->solo--;
-    for (int n = 0; n < max && st->q.head; n++) {
+    for (int n = 0; n < max && st->q.head;) {
         if (n > 0 && st->q.head->flags != STORE_WRITE)
             break;
-        struct req *r = q_pop(&st->q);
-        q_push(&st->inflight, r);
-        const struct stmt *s = &st->stmts[r->stmt];
-        if (!PQsendQueryPrepared(st->conn, s->name, r->nparams, (const char *const *)r->params,
-                                 NULL, NULL, 0)) {
+        struct req *r = st->q.head;
+        int run = 1;
+        if (r->flags == STORE_WRITE && st->stmts[r->stmt].bulk >= 0)
+            for (struct req *x = r->next; x && n + run < max && x->flags == STORE_WRITE &&
+                                          x->stmt == r->stmt;
+                 x = x->next)
+                run++;
+        for (int k = 0; k < run; k++) {
+            struct req *x = q_pop(&st->q);
+            x->run = k == 0 ? run : 0;
+            q_push(&st->inflight, x);
+        }
+        n += run;
+        int rc;
+        if (run > 1) {
+            rc = send_merged(st, r, run);
+        } else {
+            const struct stmt *s = &st->stmts[r->stmt];
+            rc = PQsendQueryPrepared(st->conn, s->name, r->nparams,
+                                     (const char *const *)r->params, NULL, NULL, 0)
+                     ? 0
+                     : -1;
+        }
+        if (rc) {
             lost(st, PQerrorMessage(st->conn));
             return;
         }
@@ -616,9 +693,14 @@ static void segment_done(struct store *st)
     st->last_rtt_us = (uv_hrtime() - st->seg_start) / 1000u;
     metrics_observe_db_rtt_us(st->last_rtt_us);
 
+    /* failed_at: the last write of the first failing statement (a merged
+     * statement carries the writes after it). */
     for (r = done.head; r; r = r->next, i++)
-        if (r->failed && failed_at < 0 && r->errmsg)
+        if (r->failed && failed_at < 0 && r->errmsg) {
             failed_at = i;
+            for (struct req *x = r->next; x && x->run == 0; x = x->next)
+                failed_at++;
+        }
 
     if (done.head && done.head->flags == REQ_PREPARE) {
         while ((r = q_pop(&done))) {
@@ -680,8 +762,11 @@ static void pipeline_results(struct store *st)
         if (!res) {
             if (st->got_result) {
                 st->got_result = false;
-                if (st->cur)
+                if (st->cur) {
                     st->cur = st->cur->next;
+                    while (st->cur && st->cur->run == 0)
+                        st->cur = st->cur->next;
+                }
                 continue;
             }
             break;
@@ -697,6 +782,10 @@ static void pipeline_results(struct store *st)
             PQclear(res);
             continue;
         }
+        /* The writes carried by a merged statement share its outcome. */
+        for (struct req *x = r->next; x && x->run == 0; x = x->next)
+            x->failed = s == PGRES_FATAL_ERROR || s == PGRES_BAD_RESPONSE ||
+                        s == PGRES_PIPELINE_ABORTED;
         if (s == PGRES_FATAL_ERROR || s == PGRES_BAD_RESPONSE) {
             const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
             const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);

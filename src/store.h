@@ -70,6 +70,12 @@ void store_set_callbacks(struct store *st, store_state_cb on_state, store_fatal_
 void store_set_segment_cb(struct store *st, void (*fn)(void *arg), void *arg);
 /* Register a statement before store_start(); returns its handle. */
 int store_prepare(struct store *st, const char *sql, int nparams);
+/* Give write statement stmt a bulk form: sql takes, for each of stmt's
+ * parameters, a PostgreSQL array of the values of several writes (in queue
+ * order).  Consecutive writes of stmt in one segment are then sent as one
+ * execution of sql; each keeps its own callback, called with a NULL result.
+ * A failing segment is retried one write at a time with stmt itself. */
+int store_prepare_bulk(struct store *st, int stmt, const char *sql);
 int store_start(struct store *st);
 
 /* Queue a statement.  params are copied (NULL entries are SQL NULL).  cb may

@@ -1,10 +1,12 @@
 /*
  * bench_store: committed events per second through the real store (src/store.c).
  *
- *   bench_store --url CONNINFO [-n EVENTS] [--runs R] [--batch B[:N],...] [--max-seconds S]
+ *   bench_store --url CONNINFO [-n EVENTS] [--runs R] [--batch B[p][:N],...] [--max-seconds S]
  *
  * For each store.batch_max value B (default "1,500": one transaction per event, then the
- * default batching writer) and each of R runs (default 3), on its own libuv loop:
+ * default batching writer) and each of R runs (default 3), on its own libuv loop (a B
+ * written "500p" sends one INSERT statement per event in the batch's transaction, pipelined,
+ * instead of havend's merged multi-row INSERT of store_prepare_bulk):
  *   1. a store is opened on CONNINFO; it applies the embedded migrations like havend does;
  *   2. a meeting, a live session and one participant are created with the store itself;
  *   3. the clock starts, N events (default 20000; B:N overrides N for that B) are queued at
@@ -30,16 +32,11 @@
 
 #include "log.h"
 #include "migrate.h"
+#include "live_sql.h"
 #include "store.h"
 
 #define MAX_BATCHES 8
 #define MAX_RUNS 20
-
-/* The same statement as live.c's s_insert_event. */
-static const char INSERT_EVENT_SQL[] =
-    "INSERT INTO events (session_id, seq, member_no, kind, client_msg_id, body, created_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6::jsonb, to_timestamp($7::double precision / 1000))"
-    " ON CONFLICT DO NOTHING";
 
 struct run {
     uv_loop_t loop;
@@ -49,6 +46,7 @@ struct run {
     int s_meeting, s_session, s_participant, s_event, s_verify;
 
     int batch_max;
+    bool bulk; /* merged statements, as havend: store_prepare_bulk */
     int n;
     int index;
     long long meeting_id, session_id;
@@ -158,8 +156,8 @@ static void queue_events(struct run *r)
                  "coming back\"}",
                  i);
         snprintf(ts, sizeof(ts), "%lld", (long long)(1795381200000LL + i));
-        const char *p[] = {sid, seq, "1", "message", cmid, body, ts};
-        int rc = store_exec(r->st, r->s_event, STORE_WRITE, 7, p, on_event, r);
+        const char *p[] = {sid, seq, "1", "message", cmid, body, ts, "english"};
+        int rc = store_exec(r->st, r->s_event, STORE_WRITE, 8, p, on_event, r);
         if (rc) {
             fail(r, "store_exec refused an event (%s)", rc == -1003 ? "queue full" : "error");
             return;
@@ -232,14 +230,15 @@ static void on_fatal(void *arg, const char *why)
 /* One run; returns events/s, or a negative value on failure (message printed).  When
  * intervals is not NULL (room for n), the time of each commit since the previous one is
  * stored there and *nintervals set. */
-static double one_run(const char *url, int batch_max, int n, int index, int max_seconds,
-                      double *intervals, int *nintervals)
+static double one_run(const char *url, int batch_max, bool bulk, int n, int index,
+                      int max_seconds, double *intervals, int *nintervals)
 {
     struct run *r = calloc(1, sizeof(*r));
     double rate = -1;
     if (!r)
         return -1;
     r->batch_max = batch_max;
+    r->bulk = bulk;
     r->n = n;
     r->index = index;
     r->intervals = intervals;
@@ -267,7 +266,9 @@ static double one_run(const char *url, int batch_max, int n, int index, int max_
         "INSERT INTO participants (session_id, member_no, display_name, role, first_joined_at)"
         " VALUES ($1, 1, 'Bench', 'attendee', now())",
         1);
-    r->s_event = store_prepare(r->st, INSERT_EVENT_SQL, 7);
+    r->s_event = store_prepare(r->st, LIVE_SQL_INSERT_EVENT, 8);
+    if (bulk)
+        store_prepare_bulk(r->st, r->s_event, LIVE_SQL_INSERT_EVENTS);
     r->s_verify = store_prepare(
         r->st,
         "SELECT count(*), coalesce(max(seq), 0), coalesce(min(seq), 0) FROM events"
@@ -313,7 +314,7 @@ static double pct(const double *v, int n, double p)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: bench_store --url CONNINFO [-n EVENTS] [--runs R] "
-                 "[--batch B[:N],...] [--max-seconds S]\n");
+                 "[--batch B[p][:N],...] [--max-seconds S]\n");
 }
 
 static bool parse_int(const char *s, int min, int max, int *out)
@@ -332,6 +333,7 @@ int main(int argc, char **argv)
     int n_default = 20000, runs = 3, max_seconds = 300;
     const char *batch_spec = "1,500";
     int batches[MAX_BATCHES], counts[MAX_BATCHES], nb = 0;
+    bool pipelined[MAX_BATCHES];
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -383,6 +385,10 @@ int main(int argc, char **argv)
         int b, c = n_default;
         if (colon)
             *colon = '\0';
+        size_t len = strlen(tok);
+        bool p = len > 1 && tok[len - 1] == 'p';
+        if (p)
+            tok[len - 1] = '\0';
         if (nb == MAX_BATCHES || !parse_int(tok, 1, 10000, &b) ||
             (colon && !parse_int(colon + 1, 1, 10000000, &c))) {
             usage(stderr);
@@ -390,6 +396,7 @@ int main(int argc, char **argv)
         }
         batches[nb] = b;
         counts[nb] = c;
+        pipelined[nb] = p;
         nb++;
     }
     if (nb == 0) {
@@ -410,15 +417,17 @@ int main(int argc, char **argv)
         double rates[MAX_RUNS];
         int ok = 0;
         bool single = batches[b] == 1 && !tx;
+        char label[16];
+        snprintf(label, sizeof(label), "%d%s", batches[b], pipelined[b] ? "p" : "");
         if (single && !(tx = malloc((size_t)counts[b] * (size_t)runs * sizeof(double)))) {
             fprintf(stderr, "bench_store: out of memory\n");
             return 1;
         }
-        printf("%-10d %-8d", batches[b], counts[b]);
+        printf("%-10s %-8d", label, counts[b]);
         fflush(stdout);
         for (int k = 0; k < runs; k++) {
             int got = 0;
-            double rate = one_run(url, batches[b], counts[b], k, max_seconds,
+            double rate = one_run(url, batches[b], !pipelined[b], counts[b], k, max_seconds,
                                   single ? tx + ntx : NULL, single ? &got : NULL);
             ntx += got;
             if (rate < 0) {

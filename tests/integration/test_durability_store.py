@@ -10,6 +10,7 @@ afterwards. Every server frame is validated against proto/schema.
     test_sigkill_under_load_loses_nothing_acked     SIGKILL, restart, resend the outbox
     test_idempotent_say_across_restart         same client_msg_id after a restart
     test_participants_are_recorded             participants rows, last_left_at
+    test_merged_batch_stores_exact_text_and_isolates_a_failure  multi-row INSERTs
 """
 
 import asyncio
@@ -671,3 +672,86 @@ def test_participants_are_recorded(start_havend, db):
     assert (ma, mb) == (1, 2)
     assert got[0] == (ma, "Ash", "attendee", True, False, True)
     assert got[1] == (mb, "Bo", "attendee", True, True, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. The batching writer's merged statements
+
+
+# Texts that an array literal must carry exactly: quotes, backslashes, braces, commas, the
+# word NULL, blanks, newlines and characters outside ASCII.
+TRICKY_TEXTS = ['say "hi"', "back\\slash", "{braces}", "a,b,c", "NULL", "null", "  spaced  ",
+                "two\nlines", "tab\there", "\\\"both\\\"", "emoji \U0001F331 and é", "'single'",
+                "{\"json\": [1, 2]}", "end\\"]
+
+
+def test_merged_batch_stores_exact_text_and_isolates_a_failure(start_havend, db):
+    """A burst queued behind a locked table goes out as merged multi-row INSERTs: every text
+    comes back byte for byte, and one event the database refuses (a CHECK constraint added for
+    the test) fails alone: its sender gets an error, every other event commits in order."""
+    server = start_havend(db, config=NO_RATE_LIMIT).wait_healthy()
+    slug = db.create_meeting("merged-batch", "Merged batches")
+    db.execute("ALTER TABLE events ADD CONSTRAINT test_no_boom"
+               " CHECK (body->>'text' IS DISTINCT FROM 'boom') NOT VALID")
+    try:
+        async def run():
+            a = await Client.open(server, slug, "Ana")
+            b = await Client.open(server, slug, "Ben")
+            await a.hello("Ana")
+            await b.hello("Ben")
+            await a.join()
+            await b.join()
+            wait_until(lambda: db.scalar("SELECT count(*) FROM participants") == 2, 5,
+                       what="participant rows")
+            base = a.last_seq()
+            # Hold the events table so the whole burst queues behind one blocked segment.
+            blocker = db.connect(autocommit=False)
+            cur = blocker.cursor()
+            cur.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+            texts = TRICKY_TEXTS + ["boom"] + [f"after {i}" for i in range(40)]
+            start = len(a.frames)
+            for i, t in enumerate(texts):
+                await (a if i % 2 == 0 else b).say(f"m{i}", t)
+            await asyncio.sleep(0.5)  # let every say reach the server's queue
+            assert len(a.frames_of("event", start)) == 0 and not a.frames_of("events", start), \
+                "events were delivered while their table was locked"
+            blocker.rollback()
+            blocker.close()
+            mine = {0: a, 1: b}
+            boom = texts.index("boom")
+            boom_client = mine[boom % 2]
+            await boom_client.wait_for(
+                lambda: any(f["type"] == "error" for f in boom_client.frames[start:]), 15,
+                what="the refused event's error")
+            for k, c in mine.items():
+                await c.wait_acks([f"m{i}" for i in range(len(texts)) if i % 2 == k and i != boom])
+            await a.wait_for(lambda: len([e for e in a.stream if e["seq"] > base]) ==
+                             len(texts) - 1, 10, what="every committed event")
+            err = next(f for f in boom_client.frames[start:] if f["type"] == "error")
+            assert err["code"] == "internal", err
+            delivered = [(e["client_msg_id"], e.get("text")) for e in a.stream
+                         if e["seq"] > base]
+            for c in (a, b):
+                c.check_valid()
+                await c.close()
+            return delivered
+        delivered = asyncio.run(run())
+    finally:
+        db.execute("ALTER TABLE events DROP CONSTRAINT test_no_boom")
+    assert "retrying one by one" in server.log_text(), "the refused event was not in a batch"
+    texts = TRICKY_TEXTS + ["boom"] + [f"after {i}" for i in range(40)]
+    expected = {f"m{i}": t for i, t in enumerate(texts) if t != "boom"}
+    # Each connection's messages keep their order; the two interleave as they arrived.
+    assert dict(delivered) == expected and len(delivered) == len(expected)
+    for k in (0, 1):
+        mine = [int(c[1:]) for c, _ in delivered if int(c[1:]) % 2 == k]
+        assert mine == sorted(mine)
+    rows = stored_events(db, slug)
+    stored = [(r[3], r[4]) for r in rows if r[2] == "message"]
+    assert stored == delivered
+    # Seqs stay in order; the refused event's seq is never reused for another event.
+    seqs = [r[0] for r in rows]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert db.scalar("SELECT count(*) FROM events WHERE ts_config IS NULL AND kind = 'message'"
+                     " AND session_id = (SELECT s.id FROM sessions s JOIN meetings m"
+                     " ON m.id = s.meeting_id WHERE m.slug = %s)", (slug,)) == 0
