@@ -92,6 +92,7 @@ static void finish_stop(struct server *srv)
 {
     srv->phase = STOPPING;
     transcript_stop();
+    ws_stop();
     uv_close((uv_handle_t *)&srv->drain, NULL);
     uv_close((uv_handle_t *)&srv->reaper, NULL);
     if (srv->lws)
@@ -229,7 +230,6 @@ int server_run(struct config *cfg, const struct config_sources *src)
     void *foreign_loops[1];
     const struct lws_protocols *protos[4];
     static struct lws_protocols protocols[4];
-    static lws_retry_bo_t retry;
 
     init_common(&srv, cfg, false);
     srv.exit_code = 0;
@@ -238,7 +238,7 @@ int server_run(struct config *cfg, const struct config_sources *src)
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     srv.live = live_new(&srv.loop, srv.store, cfg);
-    ws_init(srv.live, cfg);
+    ws_init(&srv.loop, srv.live, cfg);
     srv.http.cfg = cfg;
     srv.http.live = srv.live;
     srv.http.store = srv.store;
@@ -261,9 +261,6 @@ int server_run(struct config *cfg, const struct config_sources *src)
         protocols[i] = *protos[i];
     memset(&protocols[3], 0, sizeof(protocols[3]));
 
-    retry.secs_since_valid_ping = (uint16_t)cfg->ws_ping_interval_secs;
-    retry.secs_since_valid_hangup = (uint16_t)cfg->ws_ping_timeout_secs;
-
     /* haven.v1 is the default ws protocol, so that an upgrade offering no
      * subprotocol or another one reaches ws.c and is refused with 400 instead
      * of hanging or being dropped without an answer (TECH-NOTES §0.6: ws.c
@@ -284,7 +281,7 @@ int server_run(struct config *cfg, const struct config_sources *src)
     info.iface = cfg->listen_address;
     info.vhost_name = "haven";
     info.server_string = "havend";
-    info.retry_and_idle_policy = &retry;
+    /* No retry_and_idle_policy: ws.c keeps connections alive itself. */
     info.timeout_secs = 10;
 
     srv.lws = lws_create_context(&info);
@@ -299,6 +296,7 @@ int server_run(struct config *cfg, const struct config_sources *src)
         srv.exit_code = 1;
         srv.phase = STOPPING;
         transcript_stop();
+        ws_stop();
         uv_close((uv_handle_t *)&srv.sigint, NULL);
         uv_close((uv_handle_t *)&srv.sigterm, NULL);
         uv_close((uv_handle_t *)&srv.drain, NULL);

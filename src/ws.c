@@ -16,8 +16,27 @@ _Static_assert(LWS_PRE <= FRAME_PRE, "FRAME_PRE must cover LWS_PRE");
 #define COALESCE_MAX 64
 #define COALESCE_BYTES (64 * 1024)
 
+/* Keepalive (instead of lws's retry_and_idle_policy, whose idle check costs
+ * time quadratic in the number of connections: BENCHMARKS.md).  Every
+ * connection is on one of two lists, each with one fixed delay, so appending
+ * at the tail keeps a list sorted by deadline and every step is O(1):
+ * "quiet" (deadline: last sign of life + ws.ping_interval_secs) and "pinged"
+ * (deadline: ping sent + ws.ping_timeout_secs - ws.ping_interval_secs).  A
+ * timer moves due quiet connections to "pinged" with a ping to write, and drops
+ * due pinged ones.  A pong, or any frame received, puts a connection back at
+ * the tail of "quiet".  Pings carry 8 bytes (the session id): lws 4.1.6 hands
+ * only pongs with a payload to LWS_CALLBACK_RECEIVE_PONG. */
 struct pss {
     struct session *s;
+    struct lws *wsi;
+    struct pss *ka_prev, *ka_next;
+    struct ka_list *ka_on; /* the list it is on, or NULL */
+    uint64_t ka_due;       /* ms, monotonic */
+    bool ping_due;
+};
+
+struct ka_list {
+    struct pss *head, *tail;
 };
 
 static struct live *live;
@@ -25,19 +44,116 @@ static const struct config *cfg;
 static int ws_count;
 static char ws_marker;
 static struct buf out; /* coalescing buffer, LWS_PRE headroom first */
+static struct ka_list ka_quiet, ka_pinged;
+static uv_timer_t ka_timer;
+static bool ka_started;
+static bool in_direct_write;
 
-static void want_write(struct session *s)
+static int writable(struct lws *wsi, struct pss *pss);
+
+static void ka_unlink(struct pss *p)
 {
-    if (s->transport)
-        lws_callback_on_writable(s->transport);
+    struct ka_list *l = p->ka_on;
+    if (!l)
+        return;
+    if (p->ka_prev)
+        p->ka_prev->ka_next = p->ka_next;
+    else
+        l->head = p->ka_next;
+    if (p->ka_next)
+        p->ka_next->ka_prev = p->ka_prev;
+    else
+        l->tail = p->ka_prev;
+    p->ka_prev = p->ka_next = NULL;
+    p->ka_on = NULL;
 }
 
-void ws_init(struct live *lv, const struct config *c)
+static void ka_append(struct ka_list *l, struct pss *p, uint64_t due)
+{
+    ka_unlink(p);
+    p->ka_due = due;
+    p->ka_prev = l->tail;
+    p->ka_next = NULL;
+    if (l->tail)
+        l->tail->ka_next = p;
+    else
+        l->head = p;
+    l->tail = p;
+    p->ka_on = l;
+}
+
+/* A sign of life from the peer: the next ping is an interval away. */
+static void ka_alive(struct pss *p)
+{
+    ka_append(&ka_quiet, p, util_mono_ms() + (uint64_t)cfg->ws_ping_interval_secs * 1000u);
+}
+
+static void on_ka_tick(uv_timer_t *t)
+{
+    uint64_t now = util_mono_ms();
+    struct pss *p;
+    (void)t;
+    while ((p = ka_pinged.head) && p->ka_due <= now) {
+        ka_unlink(p);
+        log_debug("ws", "session %llu did not answer a ping: dropped",
+                  p->s ? (unsigned long long)p->s->id : 0ull);
+        /* No close frame: the peer is not listening (it sees 1006). */
+        lws_set_timeout(p->wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);
+    }
+    uint64_t wait = (uint64_t)(cfg->ws_ping_timeout_secs - cfg->ws_ping_interval_secs) * 1000u;
+    while ((p = ka_quiet.head) && p->ka_due <= now) {
+        ka_append(&ka_pinged, p, now + wait);
+        p->ping_due = true;
+        lws_callback_on_writable(p->wsi);
+    }
+}
+
+/* Write now, from outside lws's writable callback, when nothing is buffered
+ * for the socket (lws_send_pipe_choked: lws holds no partial write and the
+ * socket accepts more): one system call per delivery instead of asking for
+ * POLLOUT first (two epoll_ctl and a wakeup each).  A session that is closing,
+ * a ping due, or a write already in progress here go the usual way. */
+static void want_write(struct session *s)
+{
+    struct lws *wsi = s->transport;
+    if (!wsi)
+        return;
+    struct pss *pss = lws_wsi_user(wsi);
+    if (in_direct_write || s->closing || !pss || pss->s != s || pss->ping_due ||
+        lws_send_pipe_choked(wsi)) {
+        lws_callback_on_writable(wsi);
+        return;
+    }
+    in_direct_write = true;
+    int rc = writable(wsi, pss);
+    in_direct_write = false;
+    if (rc) {
+        /* A failed write: returning -1 closes only from a callback. */
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    }
+}
+
+void ws_init(uv_loop_t *loop, struct live *lv, const struct config *c)
 {
     static const struct session_hooks hooks = {.want_write = want_write};
     live = lv;
     cfg = c;
     session_set_hooks(&hooks);
+    uint64_t tick = (uint64_t)cfg->ws_ping_interval_secs * 250u;
+    tick = tick < 100 ? 100 : tick > 1000 ? 1000 : tick;
+    uv_timer_init(loop, &ka_timer);
+    uv_timer_start(&ka_timer, on_ka_tick, tick, tick);
+    uv_unref((uv_handle_t *)&ka_timer);
+    ka_started = true;
+}
+
+void ws_stop(void)
+{
+    if (!ka_started)
+        return;
+    ka_started = false;
+    uv_timer_stop(&ka_timer);
+    uv_close((uv_handle_t *)&ka_timer, NULL);
 }
 
 int ws_connection_count(void)
@@ -124,10 +240,22 @@ static int write_close(struct lws *wsi, struct session *s)
     return -1;
 }
 
-static int writable(struct lws *wsi, struct session *s)
+static int writable(struct lws *wsi, struct pss *pss)
 {
+    struct session *s = pss->s;
     if (s->closing && (!s->close_after_flush || !s->qlen))
         return write_close(wsi, s);
+    if (pss->ping_due) {
+        unsigned char ping[LWS_PRE + 8];
+        pss->ping_due = false;
+        for (int i = 0; i < 8; i++)
+            ping[LWS_PRE + i] = (unsigned char)(s->id >> (8 * i));
+        if (lws_write(wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 8)
+            return -1;
+        if (session_peek(s) || s->closing)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
     struct frame *f = session_pop(s);
     if (!f)
         return 0;
@@ -222,6 +350,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return -1;
         pss->s = session_new(cfg->ws_send_queue_max);
         pss->s->transport = wsi;
+        pss->wsi = wsi;
+        ka_alive(pss);
         lws_set_opaque_user_data(wsi, &ws_marker);
         ws_count++;
         log_debug("ws", "session %llu connected to %s", (unsigned long long)pss->s->id, slug);
@@ -229,10 +359,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_RECEIVE:
-        return pss->s ? receive(wsi, pss->s, in, len) : 0;
+        if (!pss->s)
+            return 0;
+        ka_alive(pss);
+        return receive(wsi, pss->s, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (pss->s)
+            ka_alive(pss);
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return pss->s ? writable(wsi, pss->s) : 0;
+        return pss->s ? writable(wsi, pss) : 0;
     case LWS_CALLBACK_CLOSED:
+        ka_unlink(pss);
         if (pss->s) {
             log_debug("ws", "session %llu closed", (unsigned long long)pss->s->id);
             live_detach(live, pss->s);
