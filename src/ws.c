@@ -24,8 +24,8 @@ _Static_assert(LWS_PRE <= FRAME_PRE, "FRAME_PRE must cover LWS_PRE");
  * (deadline: ping sent + ws.ping_timeout_secs - ws.ping_interval_secs).  A
  * timer moves due quiet connections to "pinged" with a ping to write, and drops
  * due pinged ones.  A pong, or any frame received, puts a connection back at
- * the tail of "quiet".  Pings carry 8 bytes (the session id): lws 4.1.6 hands
- * only pongs with a payload to LWS_CALLBACK_RECEIVE_PONG. */
+ * the tail of "quiet".  Pings carry 8 ASCII bytes (the session id in hex):
+ * lws 4.1.6 hands only pongs with a payload to LWS_CALLBACK_RECEIVE_PONG. */
 struct pss {
     struct session *s;
     struct lws *wsi;
@@ -246,10 +246,13 @@ static int writable(struct lws *wsi, struct pss *pss)
     if (s->closing && (!s->close_after_flush || !s->qlen))
         return write_close(wsi, s);
     if (pss->ping_due) {
+        /* Eight hex digits of the session id: ASCII, because lws checks
+         * that a pong's payload is UTF-8 (1007 otherwise). */
+        static const char hex[] = "0123456789abcdef";
         unsigned char ping[LWS_PRE + 8];
         pss->ping_due = false;
         for (int i = 0; i < 8; i++)
-            ping[LWS_PRE + i] = (unsigned char)(s->id >> (8 * i));
+            ping[LWS_PRE + i] = (unsigned char)hex[(s->id >> (4 * (7 - i))) & 0xF];
         if (lws_write(wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 8)
             return -1;
         if (session_peek(s) || s->closing)

@@ -73,3 +73,25 @@ def test_pings_interleave_with_a_busy_stream(start_havend, db):
         assert listener.ws.close_code is None, "the listener was dropped"
 
     run(scenario(), timeout=60)
+
+
+def test_pongs_are_accepted_for_every_session_id(start_havend, db):
+    """The keepalive's ping payload is echoed in the pong, and lws checks a pong's payload as
+    UTF-8: a payload of raw id bytes broke (1007) for ids with a byte above 127. 160
+    connections (ids past 128) answering pings all stay for several ping rounds."""
+    server = serve(start_havend, db, config={"ws": {"ping_interval_secs": 1,
+                                                    "ping_timeout_secs": 2},
+                                             "limits": {"connections_per_address": 0}})
+
+    async def scenario():
+        clients = [await Client.connect(server) for _ in range(160)]
+        await asyncio.sleep(3.5)  # three ping rounds, answered by the client library
+        dropped = [(c.label, c.ws.close_code, c.ws.close_reason) for c in clients
+                   if c.ws.close_code is not None]
+        assert not dropped, f"{len(dropped)} dropped, e.g. {dropped[:3]}"
+        f = await clients[-1].request({"type": "ping", "id": "after"})
+        assert f["type"] == "pong"
+        for c in clients:
+            await c.close()
+
+    run(scenario(), timeout=60)
