@@ -30,6 +30,7 @@ HAVEN_TEST_PACKAGES=(
     python3-cryptography
     python3-prometheus-client python3-yaml
     clang libclang-rt-dev valgrind
+    nginx
 )
 
 haven_say() {

@@ -55,6 +55,29 @@ static const struct directive directives[] = {
      "JSON file of the crisis-help entries the web client shows (see config/crisis-help.example.json). "
      "Empty: the built-in United States list (988 Suicide & Crisis Lifeline, SAMHSA's National "
      "Helpline). SIGHUP reads the file again; a broken one refuses the reload.", .live = true},
+    {"tls.cert", T_STRING, F(tls_cert), 0, 0, "", false,
+     "PEM certificate chain for TLS. With `tls.key` set too, the port serves only `https://` "
+     "and `wss://` (OpenSSL, HTTP/1.1) and every HTTP response carries "
+     "`Strict-Transport-Security`; plain HTTP to it is refused. Both empty: plain HTTP (for "
+     "a TLS-terminating reverse proxy in front). An unreadable file stops the start.",
+     .live = false},
+    {"tls.key", T_STRING, F(tls_key), 0, 0, "", false,
+     "PEM private key of `tls.cert` (keep it mode 0600; its contents are never logged).",
+     .live = false},
+    {"limits.connections_per_address", T_INT, F(limits_connections_per_address), 0, 1000000,
+     "64", false,
+     "Open TCP connections (HTTP and WebSocket) one client address may hold; further ones are "
+     "closed at once and counted in `/metrics`. IPv6 addresses count by their /64. 0: no "
+     "limit. Behind a reverse proxy every connection comes from the proxy's address: raise it "
+     "or use 0 there and limit at the proxy.", .live = true},
+    {"limits.handshake_timeout_secs", T_INT, F(limits_handshake_timeout_secs), 1, 300, "10",
+     false,
+     "A connection must finish its TLS handshake and send a complete HTTP request (or "
+     "WebSocket upgrade) within this time, or it is closed: a slow or stalled client cannot "
+     "hold a connection slot.", .live = false},
+    {"limits.max_header_bytes", T_INT, F(limits_max_header_bytes), 1024, 32768, "4096", false,
+     "Most bytes of request line and headers kept for one HTTP request; a request with more "
+     "is refused by closing the connection.", .live = false},
     {"database.url", T_STRING, F(database_url), 0, 0, "postgresql:///haven", true,
      "libpq connection string or URI. Use a socket directory or `hostaddr=`: host names "
      "would be resolved by a blocking call.", .live = false},
@@ -116,6 +139,16 @@ static const struct directive directives[] = {
     {"rooms.reconnect_grace_secs", T_INT, F(rooms_reconnect_grace_secs), 0, 3600, "120", false,
      "Someone whose connection drops and who is back within this time skips the waiting room "
      "and keeps their place in the share queue.", .live = true},
+    {"rooms.waiting_opens_minutes", T_INT, F(rooms_waiting_opens_minutes), 0, 1440, "15", false,
+     "Minutes before a scheduled meeting's start when its waiting room opens. Earlier arrivals "
+     "are told when it opens (`not_open_yet`); the meeting's chairs, co-chairs and admins may "
+     "open it at any time by arriving. Meetings without a schedule, or without anyone named to "
+     "chair them, are open at any time.", .live = true},
+    {"rooms.auto_end_minutes", T_INT, F(rooms_auto_end_minutes), 0, 1440, "30", false,
+     "A scheduled meeting's session ends by itself (`session_ended` with reason `auto`) once "
+     "this many minutes have passed since its scheduled end and nobody is left in the meeting "
+     "(the waiting room does not count; someone who dropped counts for the reconnect grace "
+     "period).", .live = true},
     {"identity.token_ttl_days", T_INT, F(identity_token_ttl_days), 1, 3650, "30", false,
      "Days an attendee token stays valid.", .live = true},
     {"identity.account_token_ttl_days", T_INT, F(identity_account_token_ttl_days), 1, 365, "7",
@@ -138,6 +171,15 @@ static const struct directive directives[] = {
     {"transcripts.purge_batch", T_INT, F(transcripts_purge_batch), 1, 100000, "1000", false,
      "Most rows one statement of the retention purge deletes; it goes on, batch after batch "
      "in the ordered write queue, until nothing is due.", .live = false},
+    {"cluster.enabled", T_BOOL, F(cluster_enabled), 0, 0, "false", false,
+     "Run as one node of several behind a proxy that routes each meeting by slug (see "
+     "docs/OPERATIONS.md, Scale-out). Each live session is then owned by one node through a "
+     "PostgreSQL advisory lock; a connection for a session another node owns is closed with "
+     "4503 and a retry hint. false: a single node, no locks.", .live = false},
+    {"cluster.node_id", T_STRING, F(cluster_node_id), 0, 0, "", false,
+     "This node's name in the cluster (letters, digits, `.`, `_`, `:`, `-`; at most 63), shown in "
+     "`/healthz` and stored with the sessions it owns. Empty: the host name and `listen.port`, "
+     "as `host:port`.", .live = false},
     {"slips.key_file", T_STRING, F(slips_key_file), 0, 0, "var/haven-attendance.key", false,
      "The Ed25519 key that signs attendance slips (relative paths start in the working "
      "directory). Made with mode 0600 on the first start, with its directory if that is "
@@ -529,6 +571,33 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
                      u);
             return HV_EINVAL;
         }
+    }
+    if (strlen(cfg->cluster_node_id) > 63 ||
+        strspn(cfg->cluster_node_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789._:-") != strlen(cfg->cluster_node_id)) {
+        util_err(err, errlen,
+                 "cluster.node_id: expected at most 63 letters, digits, '.', '_', ':' or '-', "
+                 "got \"%.60s\"",
+                 cfg->cluster_node_id);
+        return HV_EINVAL;
+    }
+    if (!*cfg->tls_cert != !*cfg->tls_key) {
+        util_err(err, errlen, "%s: expected a file when %s is set (TLS needs both)",
+                 *cfg->tls_cert ? "tls.key" : "tls.cert", *cfg->tls_cert ? "tls.cert" : "tls.key");
+        return HV_EINVAL;
+    }
+    /* Checked here so that a typo stops the start with the key's name instead of a failed
+     * listener later (only readability: what OpenSSL thinks of the contents shows then). */
+    const char *const tls[][2] = {{"tls.cert", cfg->tls_cert}, {"tls.key", cfg->tls_key}};
+    for (size_t i = 0; i < HV_ARRAY_LEN(tls); i++) {
+        FILE *f = *tls[i][1] ? fopen(tls[i][1], "r") : NULL;
+        if (*tls[i][1] && !f) {
+            util_err(err, errlen, "%s: cannot read \"%.200s\": %s", tls[i][0], tls[i][1],
+                     strerror(errno));
+            return HV_EINVAL;
+        }
+        if (f)
+            fclose(f);
     }
     for (size_t i = 0; i < cfg->metrics_allow.n; i++) {
         if (util_addr_match(cfg->metrics_allow.v[i], "::1") < 0) {

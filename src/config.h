@@ -32,6 +32,11 @@ struct config {
     struct strlist http_allowed_origins;
     char *http_public_url;
     char *http_crisis_file;
+    char *tls_cert;
+    char *tls_key;
+    int limits_connections_per_address;
+    int limits_handshake_timeout_secs;
+    int limits_max_header_bytes;
     char *database_url;
     char *database_migrations_dir;
     int database_connect_timeout_ms;
@@ -54,6 +59,8 @@ struct config {
     int rooms_history_on_join;
     int rooms_recent_events;
     int rooms_reconnect_grace_secs;
+    int rooms_waiting_opens_minutes;
+    int rooms_auto_end_minutes;
     int identity_token_ttl_days;
     int identity_account_token_ttl_days;
     int identity_login_failures_per_account;
@@ -62,6 +69,8 @@ struct config {
     int transcripts_purge_interval_secs;
     int transcripts_purge_batch;
     char *slips_key_file;
+    bool cluster_enabled;
+    char *cluster_node_id;
 };
 
 /* Fill cfg with the built-in defaults. */

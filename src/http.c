@@ -8,7 +8,9 @@
 
 #include "api.h"
 #include "config.h"
+#include "guard.h"
 #include "live.h"
+#include "live_owner.h"
 #include "log.h"
 #include "metrics.h"
 #include "session.h"
@@ -163,6 +165,9 @@ static void health(struct api_req *r, const char *const *params, int n)
         (json_int_t)store_last_rtt_us(ctx->store), "version", HAVEN_VERSION, "uptime_s",
         (json_int_t)((util_mono_ms() - ctx->started_ms) / 1000), "connections",
         ws_connection_count(), "rooms", (json_int_t)ls.rooms, "joined", (json_int_t)ls.joined);
+    json_t *cluster = live_owner_health(ctx->live); /* NULL unless clustered */
+    if (cluster)
+        json_object_set_new(o, "cluster", cluster);
     api_reply_json(r, ok ? 200 : 503, o);
 }
 
@@ -439,8 +444,21 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 static int default_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                             void *in, size_t len)
 {
-    if (reason == LWS_CALLBACK_WSI_DESTROY)
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        if (guard_on_accept((int)(intptr_t)in))
+            return 1; /* lws closes the socket */
+        break;
+    case LWS_CALLBACK_WSI_CREATE:
+        guard_on_wsi_create(wsi);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        guard_on_wsi_destroy(wsi);
         ws_on_wsi_destroy(wsi);
+        break;
+    default:
+        break;
+    }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 

@@ -13,6 +13,7 @@
 #include "util.h"
 #include "version.h"
 #include "live_int.h"
+#include "live_owner.h"
 #include "live_sql.h"
 
 static void on_segment(void *arg);
@@ -78,6 +79,35 @@ struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cf
         3);
     lv->s_end_session = store_prepare(
         st, "UPDATE sessions SET ended_at = now(), phase = 'closed' WHERE id = $1", 1);
+    /* The occurrence of the meeting's schedule a session belongs to: the
+     * first one not over when the session began (none: unscheduled). */
+    lv->s_schedule = store_prepare(
+        st,
+        "SELECT (extract(epoch FROM o.starts_at) * 1000)::bigint,"
+        " (extract(epoch FROM o.starts_at + make_interval(mins => m.duration_minutes))"
+        "   * 1000)::bigint"
+        " FROM sessions s JOIN meetings m ON m.id = s.meeting_id,"
+        " LATERAL directory_occurrences(m.days, m.start_time, m.duration_minutes, m.time_zone,"
+        "   s.started_at, 1) o WHERE s.id = $1",
+        1);
+    /* A session found open at load long after its scheduled end: it ends
+     * (session_ended, reason auto) when it would have, or after its last
+     * event, and the room loads a new one. */
+    lv->s_end_stale = store_prepare(
+        st,
+        "WITH e AS (INSERT INTO events (session_id, seq, kind, body, created_at)"
+        "   SELECT $1, coalesce(max(seq), 0) + 1, 'session_ended', '{\"reason\": \"auto\"}',"
+        "     greatest(to_timestamp($2::double precision / 1000), max(created_at))"
+        "   FROM events WHERE session_id = $1 ON CONFLICT DO NOTHING RETURNING created_at)"
+        " UPDATE sessions SET phase = 'closed',"
+        "   ended_at = coalesce((SELECT created_at FROM e), now())"
+        " WHERE id = $1 AND ended_at IS NULL",
+        2);
+    /* A session made before its waiting room opened starts when it opens. */
+    lv->s_session_opened = store_prepare(
+        st, "UPDATE sessions SET started_at = to_timestamp($2::double precision / 1000)"
+            " WHERE id = $1",
+        2);
     lv->s_participants = store_prepare(
         st,
         "SELECT member_no, coalesce(attendee_id, ''), display_name, role FROM participants"
@@ -135,6 +165,8 @@ struct live *live_new(uv_loop_t *loop, struct store *st, const struct config *cf
         " WHERE t.token_hash = decode($1, 'hex') AND t.expires_at > now()"
         " AND t.revoked_at IS NULL AND acc.disabled_at IS NULL",
         2);
+    live__owner_init(lv);
+    lv->store_lost = true; /* no connection yet: the first one is a new one too */
     return lv;
 }
 
@@ -158,6 +190,8 @@ static void lroom_release(struct lroom *lr)
     json_decref(lr->vote.options);
     json_decref(lr->vote.voted);
     free(lr->contribution_url);
+    json_decref(lr->saved_roles);
+    free(lr->saved_state);
     free(lr);
 }
 
@@ -194,6 +228,7 @@ void live_free(struct live *lv)
         lroom_release(lr);
     }
     json_decref(lv->token_cache);
+    live__owner_free(lv);
     free(lv);
 }
 
@@ -372,6 +407,7 @@ static void maybe_free(struct live *lv, struct lroom *lr)
             *pp = lr->next;
             break;
         }
+    live__owner_release(lr);
     lroom_free(lr);
 }
 
@@ -379,10 +415,52 @@ static void maybe_free(struct live *lv, struct lroom *lr)
 
 static void do_join(struct live *lv, struct session *s, json_t *id, bool has_after, int64_t after);
 
+static void load(struct live *lv, struct lroom *lr);
+static void load_finished(struct lroom *lr);
+
+static void on_stale_ended(void *arg, const struct store_result *res, int status,
+                           const char *errmsg)
+{
+    struct lroom *lr = arg;
+    lr->loads--;
+    if (status) {
+        lr->load_failed = true;
+        load_finished(lr);
+        return;
+    }
+    log_info("live", "meeting %s: session %lld ended by itself after its scheduled end",
+             lr->room->slug, (long long)lr->room->session_id);
+    load(lr->lv, lr); /* a new session */
+}
+
+/* A session still open long after its scheduled end, with nobody in it (the
+ * room was not in memory when it would have ended): end it now, and load a
+ * new one for the joins waiting.  Returns true when it does. */
+static bool end_if_stale(struct lroom *lr)
+{
+    struct live *lv = lr->lv;
+    int64_t at = live__auto_end_at(lr);
+    if (at < 0 || util_wall_ms() < at || lr->stale_ended == lr->room->session_id)
+        return false;
+    lr->stale_ended = lr->room->session_id;
+    char sid[24], ts[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)lr->room->session_id);
+    snprintf(ts, sizeof(ts), "%lld", (long long)at);
+    const char *params[] = {sid, ts};
+    lr->loads++;
+    if (store_exec(lv->st, lv->s_end_stale, STORE_WRITE, 2, params, on_stale_ended, lr)) {
+        lr->loads--;
+        return false;
+    }
+    return true;
+}
+
 static void load_finished(struct lroom *lr)
 {
     struct live *lv = lr->lv;
     if (lr->loads > 0)
+        return;
+    if (lr->state == LR_LOADING && !lr->load_failed && end_if_stale(lr))
         return;
     if (lr->state == LR_LOADING)
         lr->state = lr->load_failed ? LR_FAILED : LR_READY;
@@ -401,12 +479,14 @@ static void load_finished(struct lroom *lr)
         if (s && s->lroom == lr) {
             if (lr->state == LR_READY)
                 do_join(lv, s, w[i].id, w[i].has_after, w[i].after);
-            else if (lr->state == LR_FAILED)
+            else if (lr->state == LR_FAILED && !lr->moved)
                 live__unavailable(s, w[i].id);
         }
         json_decref(w[i].id);
     }
     free(w);
+    if (lr->state == LR_FAILED && lr->moved)
+        live__owner_moved(lr); /* another node serves it: come back later */
     if (lr->state == LR_NOT_FOUND)
         for (int i = 0; i < lr->nconns; i++) {
             session_send_error(lr->conns[i], NULL, "meeting_not_found",
@@ -428,6 +508,7 @@ static void on_participants(void *arg, const struct store_result *res, int statu
             room_member_add(lr->room, (int)store_result_int(res, i, 0),
                             store_result_value(res, i, 1), store_result_value(res, i, 2),
                             store_result_value(res, i, 3));
+        live__restore_roles(lr);
     }
     load_finished(lr);
 }
@@ -509,7 +590,23 @@ static void load_settings(struct lroom *lr, const char *text)
     live__apply_settings(lr, o);
     if ((v = json_object_get(o, "reading")) && json_is_integer(v))
         lr->chair.reading = (int)json_integer_value(v);
-    json_decref(o);
+    /* The chair and the session's roles wait for the members (participants). */
+    json_decref(lr->saved_roles);
+    lr->saved_roles = o;
+}
+
+static void on_schedule(void *arg, const struct store_result *res, int status,
+                        const char *errmsg)
+{
+    struct lroom *lr = arg;
+    lr->loads--;
+    if (status) {
+        lr->load_failed = true;
+    } else if (store_result_rows(res) > 0) {
+        lr->sched_start_ms = store_result_int(res, 0, 0);
+        lr->sched_end_ms = store_result_int(res, 0, 1);
+    }
+    load_finished(lr);
 }
 
 static void on_room_row(void *arg, const struct store_result *res, int status, const char *errmsg)
@@ -543,7 +640,13 @@ static void on_room_row(void *arg, const struct store_result *res, int status, c
         lr->contribution_url = xstrdup(store_result_value(res, 0, 12));
         const char *phase = store_result_value(res, 0, 13);
         lr->chair.phase = strcmp(phase, "open") == 0 ? PHASE_OPEN : PHASE_WAITING;
-        if (!tf(store_result_value(res, 0, 16))) {
+        lr->sched_start_ms = lr->sched_end_ms = 0;
+        lr->waiting_open = false;
+        lr->wsig[0] = '\0';
+        free(lr->saved_state);
+        lr->saved_state = NULL;
+        lr->self_run = !tf(store_result_value(res, 0, 16));
+        if (lr->self_run) {
             /* Nobody is named to chair this meeting: it runs itself, open
              * from the start and letting everyone in. */
             lr->chair.phase = PHASE_OPEN;
@@ -560,11 +663,15 @@ static void on_room_row(void *arg, const struct store_result *res, int status, c
         const char *p1[] = {sid};
         const char *p2[] = {sid, limit};
         const char *pb[] = {mid, sid};
+        /* Cluster: the meeting's lock first, so that what follows sees all
+         * that its previous owner committed. */
+        live__owner_claim(lr, load_finished);
         /* Participants first: the events' "from" names come from them. */
         load_read(lr, lv->s_participants, 1, p1, on_participants);
         load_read(lr, lv->s_recent, 2, p2, on_recent);
         load_read(lr, lv->s_client_ids, 1, p1, on_client_ids);
         load_read(lr, lv->s_bans, 2, pb, on_bans);
+        load_read(lr, lv->s_schedule, 1, p1, on_schedule);
     }
     load_finished(lr);
 }
@@ -617,6 +724,8 @@ void live_attach(struct live *lv, struct session *s, const char *slug)
         session_send_error(s, NULL, "meeting_not_found", "there is no meeting at this address",
                            NULL, -1);
         session_close_gently(s, 4404, "no such meeting");
+    } else if (lr->moved && lr->npend) {
+        live__owner_refuse(s); /* lost to another node, still settling its writes */
     } else if (lr->state == LR_FAILED) {
         load(lv, lr);
     }
@@ -650,7 +759,10 @@ static void member_left(struct live *lv, struct lroom *lr, struct session *s)
     m->left_ms = util_wall_ms();
     if (m->admitted) {
         presence(lr, "leave", m);
-        live__chair_member_left(lr, m);
+        /* A server shutting down (1001) keeps the chair where it is: it is
+         * stored, and the holder gets it back after the restart. */
+        if (!(s->closing && s->close_code == 1001))
+            live__chair_member_left(lr, m);
     } else {
         live__broadcast_state(lr); /* the waiting room changed */
     }
@@ -1001,13 +1113,65 @@ static void send_snapshot(struct live *lv, struct session *s, json_t *id, bool h
         live__broadcast_state(lr); /* for the waiting room list */
 }
 
+/* The waiting room as its members see it: how many wait, and whether
+ * someone who can let them in (a co-chair or above) is in the meeting. */
+static int waiting_count(const struct lroom *lr, bool *chair_present)
+{
+    int n = 0;
+    *chair_present = false;
+    for (int i = 0; i < lr->room->nmembers; i++) {
+        const struct room_member *m = &lr->room->members[i];
+        if (m->conns > 0 && !m->admitted)
+            n++;
+        else if (m->conns > 0 && live__rank(lr, m) >= RANK_COCHAIR)
+            *chair_present = true;
+    }
+    return n;
+}
+
+static const char *phase_name(enum chair_phase p)
+{
+    return p == PHASE_OPEN ? "open" : p == PHASE_CLOSED ? "closed" : "waiting";
+}
+
 static void send_waiting(struct lroom *lr, struct session *s, json_t *id)
 {
     struct room_member *m = room_member_by_no(lr->room, s->member_no);
-    json_t *o = json_pack("{s:s, s:o, s:o, s:s}", "type", "waiting", "meeting", meeting_json(lr),
-                          "you", live__member_json(lr, m), "phase",
-                          lr->chair.phase == PHASE_OPEN ? "open" : "waiting");
+    bool chair_present;
+    int count = waiting_count(lr, &chair_present), position = 0;
+    for (int i = 0; i < lr->room->nmembers; i++) {
+        const struct room_member *w = &lr->room->members[i];
+        if (w->conns > 0 && !w->admitted) {
+            position++;
+            if (w == m)
+                break;
+        }
+    }
+    json_t *o = json_pack("{s:s, s:o, s:o, s:s, s:i, s:i, s:b, s:b, s:o}", "type", "waiting",
+                          "meeting", meeting_json(lr), "you", live__member_json(lr, m), "phase",
+                          phase_name(lr->chair.phase), "position", position, "waiting", count,
+                          "chair_present", chair_present, "auto_admit",
+                          lr->chair.set.auto_admit, "starts_at",
+                          lr->sched_start_ms ? json_integer(lr->sched_start_ms) : json_null());
     live__send(s, live__with_id(o, id));
+}
+
+void live__waiting_update(struct lroom *lr, bool force)
+{
+    bool chair_present;
+    char sig[sizeof(lr->wsig)];
+    int count = waiting_count(lr, &chair_present);
+    snprintf(sig, sizeof(sig), "%d/%d/%d/%d", (int)lr->chair.phase, count, chair_present,
+             lr->chair.set.auto_admit);
+    if (!force && strcmp(sig, lr->wsig) == 0)
+        return;
+    snprintf(lr->wsig, sizeof(lr->wsig), "%s", sig);
+    for (int i = 0; i < lr->nconns; i++) {
+        struct session *s = lr->conns[i];
+        struct room_member *m = room_member_by_no(lr->room, s->member_no);
+        if (s->state == SESSION_JOINED && m && !m->admitted)
+            send_waiting(lr, s, NULL);
+    }
 }
 
 void live__admit(struct lroom *lr, struct room_member *m)
@@ -1082,6 +1246,34 @@ static void do_join(struct live *lv, struct session *s, json_t *id, bool has_aft
                            NULL, -1);
         return;
     }
+    /* Before its waiting room opens, a scheduled meeting lets in only those
+     * who may open it; everyone else is told when it opens. */
+    int64_t opens = live__opens_at(lr);
+    if (opens && now < opens && strcmp(s->role, "chair") != 0 &&
+        strcmp(s->role, "co-chair") != 0 && strcmp(s->role, "admin") != 0) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "type", "error", "code",
+                              "not_open_yet", "message",
+                              "the waiting room of this meeting is not open yet; come back when "
+                              "it opens",
+                              "retry_after_ms", (json_int_t)(opens - now), "opens_at",
+                              (json_int_t)opens, "starts_at", (json_int_t)lr->sched_start_ms);
+        live__send(s, live__with_id(o, id));
+        return;
+    }
+    if (!lr->waiting_open) {
+        lr->waiting_open = true;
+        /* The session row was made when someone first came, maybe hours
+         * early: it starts when its waiting room opens. */
+        int64_t window = lr->sched_start_ms - lv->cfg->rooms_waiting_opens_minutes * 60000LL;
+        if (lr->sched_start_ms && r->next_seq == 1 && r->started_at_ms < window) {
+            char sid[24], ts[24];
+            r->started_at_ms = now;
+            snprintf(sid, sizeof(sid), "%lld", (long long)r->session_id);
+            snprintf(ts, sizeof(ts), "%lld", (long long)now);
+            const char *params[] = {sid, ts};
+            store_exec(lv->st, lv->s_session_opened, STORE_WRITE, 2, params, NULL, NULL);
+        }
+    }
     if (is_new) {
         char sid[24], no[16], ts[24];
         if (!store_has_room(lv->st, 1)) {
@@ -1096,6 +1288,12 @@ static void do_join(struct live *lv, struct session *s, json_t *id, bool has_aft
         store_exec(lv->st, lv->s_insert_participant, STORE_WRITE, 6, params, NULL, NULL);
     } else {
         snprintf(m->role, sizeof(m->role), "%s", s->role); /* roles may change between visits */
+        /* A co-chair whose meeting role was taken away since (and who was
+         * not made co-chair for this session) leaves the line, even if the
+         * line came back from before a restart. */
+        if (strcmp(m->role, "chair") != 0 && strcmp(m->role, "co-chair") != 0 &&
+            strcmp(m->granted, "co-chair") != 0 && chair_is_cochair(&lr->chair, m->no))
+            chair_cochair_remove(&lr->chair, m->no);
     }
     /* Back within the grace period: as if never gone.  Later: through the
      * waiting room again, and the raised hand is gone. */
@@ -1104,6 +1302,12 @@ static void do_join(struct live *lv, struct session *s, json_t *id, bool has_aft
         m->admitted = false;
         chair_hand_lower(&lr->chair, m->no);
     }
+    /* A chair held since before a restart whose holder is not back within
+     * the grace period passes on as if they had just left. */
+    struct room_member *holder = room_member_by_no(r, lr->chair.chair_member);
+    if (holder && holder != m && holder->conns == 0 &&
+        now - holder->left_ms > lv->cfg->rooms_reconnect_grace_secs * 1000LL)
+        live__chair_member_left(lr, holder);
     bool takes_chair = false;
     if (strcmp(m->role, "chair") == 0 || strcmp(m->role, "admin") == 0) {
         if (!lr->chair.chair_member) {
@@ -1144,6 +1348,7 @@ static void do_join(struct live *lv, struct session *s, json_t *id, bool has_aft
         return;
     }
     send_snapshot(lv, s, id, has_after, after);
+    live__save_state_changed(lr); /* who is let in, for a restart */
     if (takes_chair) {
         live__event(lr, 0, "chair_taken",
                     json_pack("{s:{s:i, s:s}}", "target", "member", m->no, "name", m->name), 0,
@@ -1225,6 +1430,13 @@ static void on_committed(void *arg, const struct store_result *res, int status,
         lr->pend_tail = NULL;
     lr->npend--;
 
+    if (lr->moved) {
+        /* Another node serves the meeting now: it delivers and acks what
+         * committed (a resent request gets its duplicate ack there). */
+        pending_free(p);
+        maybe_free(lv, lr);
+        return;
+    }
     if (status) {
         log_error("live", "meeting %s: event %lld could not be stored", lr->room->slug,
                   (long long)p->seq);
@@ -1378,23 +1590,49 @@ void live__broadcast_state(struct lroom *lr)
     }
     frame_unref(state);
     frame_unref(wr);
+    live__waiting_update(lr, false);
+    /* The chair, the co-chairs, mutes and grants change with the state: kept
+     * for a restart. */
+    live__save_state_changed(lr);
+}
+
+static void save_state(struct lroom *lr, bool only_changed)
+{
+    json_t *set = settings_json(lr);
+    json_object_set_new(set, "reading", json_integer(lr->chair.reading));
+    live__roles_json(lr, set);
+    char *text = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
+    const char *phase = phase_name(lr->chair.phase);
+    /* A session that keeps no text keeps no topic either. */
+    const char *topic = lr->record ? lr->room->topic : NULL;
+    size_t n = strlen(text) + strlen(phase) + (topic ? strlen(topic) : 0) + 4;
+    char *whole = xmalloc(n);
+    snprintf(whole, n, "%s\n%s\n%s%s", phase, text, topic ? "t" : "n", topic ? topic : "");
+    if (!only_changed || !lr->saved_state || strcmp(whole, lr->saved_state) != 0) {
+        char sid[24];
+        snprintf(sid, sizeof(sid), "%lld", (long long)lr->room->session_id);
+        const char *params[] = {sid, phase, text, topic};
+        /* Not written (the queue is full): tried again at the next change. */
+        if (store_exec(lr->lv->st, lr->lv->s_session_state, STORE_WRITE, 4, params, NULL,
+                       NULL) == 0) {
+            free(lr->saved_state);
+            lr->saved_state = whole;
+            whole = NULL;
+        }
+    }
+    free(whole);
+    free(text);
+    json_decref(set);
 }
 
 void live__save_state(struct lroom *lr)
 {
-    json_t *set = settings_json(lr);
-    json_object_set_new(set, "reading", json_integer(lr->chair.reading));
-    char *text = json_dumps(set, JSON_COMPACT);
-    char sid[24];
-    snprintf(sid, sizeof(sid), "%lld", (long long)lr->room->session_id);
-    const char *phase = lr->chair.phase == PHASE_OPEN     ? "open"
-                        : lr->chair.phase == PHASE_CLOSED ? "closed"
-                                                          : "waiting";
-    /* A session that keeps no text keeps no topic either. */
-    const char *params[] = {sid, phase, text, lr->record ? lr->room->topic : NULL};
-    store_exec(lr->lv->st, lr->lv->s_session_state, STORE_WRITE, 4, params, NULL, NULL);
-    free(text);
-    json_decref(set);
+    save_state(lr, false);
+}
+
+void live__save_state_changed(struct lroom *lr)
+{
+    save_state(lr, true);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -1405,6 +1643,9 @@ static void on_timer(uv_timer_t *t)
 void live__arm_timer(struct lroom *lr)
 {
     int64_t at = chair_next_deadline(&lr->chair);
+    int64_t end = live__auto_end_at(lr);
+    if (end >= 0 && (at < 0 || end < at))
+        at = end;
     if (at < 0) {
         uv_timer_stop(&lr->timer);
         return;
@@ -1413,10 +1654,11 @@ void live__arm_timer(struct lroom *lr)
     uv_timer_start(&lr->timer, on_timer, (uint64_t)(in > 0 ? in : 0), 0);
 }
 
-void live__end_session(struct lroom *lr, int actor, uint64_t sid, json_t *id)
+void live__end_session(struct lroom *lr, int actor, uint64_t sid, json_t *id, const char *reason)
 {
     struct live *lv = lr->lv;
-    int64_t seq = live__event(lr, actor, "session_ended", json_object(), sid, id, NULL);
+    int64_t seq = live__event(lr, actor, "session_ended", json_pack("{s:s}", "reason", reason),
+                              sid, id, NULL);
     if (!seq)
         return;
     char sess[24];
@@ -1427,6 +1669,7 @@ void live__end_session(struct lroom *lr, int actor, uint64_t sid, json_t *id)
     chair_share_end(&lr->chair);
     uv_timer_stop(&lr->timer);
     lr->ending_seq = seq;
+    live__waiting_update(lr, true); /* those waiting learn it has ended */
 }
 
 static bool retarget_pending(struct lroom *lr, struct session *s, struct msg *m, int64_t seq)
@@ -1525,9 +1768,9 @@ static bool require_joined(struct session *s, struct msg *m)
 {
     if (s->state == SESSION_JOINED) {
         struct room_member *me = room_member_by_no(s->lroom->room, s->member_no);
-        /* In the waiting room only help and a word to the chairs go out;
-         * live_chair.c decides those. */
-        bool waiting_ok = m->type == MSG_HELP || (m->type == MSG_PRIVATE && m->to_chairs);
+        /* In the waiting room only help, a word to the chairs and a reply
+         * to a greeter go out; live_chair.c decides those. */
+        bool waiting_ok = m->type == MSG_HELP || m->type == MSG_PRIVATE;
         if (me && !me->admitted && !waiting_ok) {
             session_send_error(s, m->id, "waiting_room",
                                "you are in the waiting room until a chair lets you in", NULL, -1);
@@ -1817,9 +2060,16 @@ void live_on_frame(struct live *lv, struct session *s, const char *data, size_t 
 void live_on_store_state(struct live *lv, enum store_state state)
 {
     bool ok = state == STORE_OK;
+    if (state == STORE_DOWN || state == STORE_CONNECTING)
+        lv->store_lost = true;
     if (ok == lv->store_ok)
         return;
     lv->store_ok = ok;
+    /* After a new connection (not after refused writes on the same one). */
+    if (ok && lv->store_lost)
+        live__owner_reconnected(lv); /* before the queued writes go out */
+    if (ok)
+        lv->store_lost = false;
     struct frame *f =
         codec_frame(json_pack("{s:s, s:s}", "type", "status", "store", ok ? "ok" : "paused"));
     for (struct lroom *lr = lv->rooms; lr; lr = lr->next)

@@ -64,7 +64,9 @@ static int deliver_private(struct lroom *lr, json_t *frame, enum chair_rank min_
     for (int i = 0; i < lr->nconns; i++) {
         struct session *s = lr->conns[i];
         struct room_member *m = room_member_by_no(lr->room, s->member_no);
-        if (s->state != SESSION_JOINED || !m || !m->admitted)
+        /* A private word to one member reaches the waiting room too (the
+         * sender was checked: a greeter or above). */
+        if (s->state != SESSION_JOINED || !m || (!m->admitted && !only))
             continue;
         if (only ? m->no != only : live__rank(lr, m) < min_rank)
             continue;
@@ -147,6 +149,14 @@ void live__chair_tick(struct lroom *lr)
 {
     struct chair *c = &lr->chair;
     enum chair_tick t;
+    int64_t end = live__auto_end_at(lr);
+    if (end >= 0 && util_wall_ms() >= end) {
+        /* Over and empty: the session ends by itself, an event of nobody's. */
+        log_info("live", "meeting %s: session %lld ends by itself after its scheduled end",
+                 lr->room->slug, (long long)lr->room->session_id);
+        live__end_session(lr, 0, 0, NULL, "auto");
+        return;
+    }
     while ((t = chair_tick(c, util_wall_ms())) != TICK_NONE) {
         struct room_member *m = room_member_by_no(lr->room, c->sharer);
         if (t == TICK_WARNING) {
@@ -192,6 +202,7 @@ bool live__chair_say_hook(struct lroom *lr, struct session *s, const char *text,
 void live__chair_member_left(struct lroom *lr, struct room_member *m)
 {
     struct chair *c = &lr->chair;
+    live__arm_timer(lr); /* the room may be empty now: its end comes closer */
     if (c->chair_member != m->no)
         return;
     int n = lr->room->nmembers + 1;
@@ -385,7 +396,7 @@ void live__chair_command(struct live *lv, struct session *s, struct msg *m)
         return;
     case MSG_END:
         if (allowed(lr, s, me, CMD_END, m->id))
-            live__end_session(lr, me->no, s->id, m->id);
+            live__end_session(lr, me->no, s->id, m->id, "chair");
         return;
     case MSG_ADMIT:
         if (!allowed(lr, s, me, CMD_ADMIT, m->id))
@@ -556,9 +567,30 @@ void live__chair_command(struct live *lv, struct session *s, struct msg *m)
                 json_decref(f);
                 return;
             }
+            /* In the waiting room: a reply to a greeter or above who is in
+             * the meeting, nothing else. */
+            if (!me->admitted && (!t->admitted || t->conns == 0 ||
+                                  !chair_allowed(live__rank(lr, t), CMD_DM_ANYONE))) {
+                json_decref(f);
+                session_send_error(s, m->id, "waiting_room",
+                                   "in the waiting room you can write to the chairs and "
+                                   "greeters only",
+                                   NULL, -1);
+                return;
+            }
+            /* Greeters and above welcome people in the waiting room;
+             * nobody else writes there. */
+            if (me->admitted && !t->admitted &&
+                !chair_allowed(live__rank(lr, me), CMD_DM_ANYONE)) {
+                json_decref(f);
+                session_send_error(s, m->id, "forbidden",
+                                   "only greeters and chairs write to the waiting room",
+                                   "member", -1);
+                return;
+            }
             /* Unwanted private contact is a known harm: attendees write to
              * each other only when the chair allows it. */
-            if (!chair_allowed(live__rank(lr, me), CMD_DM_ANYONE) &&
+            if (me->admitted && !chair_allowed(live__rank(lr, me), CMD_DM_ANYONE) &&
                 !(c->set.dms && live__rank(lr, me) >= RANK_ATTENDEE &&
                   live__rank(lr, t) >= RANK_ATTENDEE)) {
                 json_decref(f);
@@ -676,4 +708,101 @@ void live__chair_command(struct live *lv, struct session *s, struct msg *m)
     default:
         return;
     }
+}
+
+/* ---- the session's lifecycle ---- */
+
+int64_t live__opens_at(const struct lroom *lr)
+{
+    /* Open: unscheduled, run by nobody in particular, or opened already (by
+     * someone who may, or by the time; events mean someone came in). */
+    if (!lr->sched_start_ms || lr->self_run || lr->waiting_open ||
+        lr->chair.phase != PHASE_WAITING || lr->room->next_seq > 1)
+        return 0;
+    return lr->sched_start_ms - lr->lv->cfg->rooms_waiting_opens_minutes * 60000LL;
+}
+
+int64_t live__auto_end_at(const struct lroom *lr)
+{
+    if (!lr->sched_end_ms || lr->chair.phase == PHASE_CLOSED || lr->ending_seq)
+        return -1;
+    int64_t at = lr->sched_end_ms + lr->lv->cfg->rooms_auto_end_minutes * 60000LL;
+    int64_t grace = lr->lv->cfg->rooms_reconnect_grace_secs * 1000LL;
+    /* Empty: nobody let in is here, or may still come back within the grace
+     * period.  The waiting room does not keep a session open. */
+    for (int i = 0; i < lr->room->nmembers; i++) {
+        const struct room_member *m = &lr->room->members[i];
+        if (!m->admitted)
+            continue;
+        if (m->conns > 0)
+            return -1;
+        if (m->left_ms && m->left_ms + grace > at)
+            at = m->left_ms + grace;
+    }
+    return at;
+}
+
+void live__roles_json(const struct lroom *lr, json_t *into)
+{
+    const struct chair *c = &lr->chair;
+    json_t *cochairs = json_array(), *muted = json_array(), *granted = json_object(),
+           *admitted = json_array();
+    for (int i = 0; i < c->ncochairs; i++)
+        json_array_append_new(cochairs, json_integer(c->cochairs[i]));
+    for (int i = 0; i < lr->room->nmembers; i++) {
+        const struct room_member *m = &lr->room->members[i];
+        char key[16];
+        if (m->muted)
+            json_array_append_new(muted, json_integer(m->no));
+        if (m->admitted)
+            json_array_append_new(admitted, json_integer(m->no));
+        if (m->granted[0]) {
+            snprintf(key, sizeof(key), "%d", m->no);
+            json_object_set_new(granted, key, json_string(m->granted));
+        }
+    }
+    json_object_set_new(into, "chair", json_integer(c->chair_member));
+    json_object_set_new(into, "cochairs", cochairs);
+    json_object_set_new(into, "muted", muted);
+    json_object_set_new(into, "granted", granted);
+    json_object_set_new(into, "admitted", admitted);
+}
+
+void live__restore_roles(struct lroom *lr)
+{
+    struct chair *c = &lr->chair;
+    json_t *o = lr->saved_roles, *v;
+    size_t i;
+    const char *key;
+    /* Only numbers of members the session has are taken back. */
+    struct room_member *m = room_member_by_no(lr->room,
+                                              (int)json_integer_value(json_object_get(o, "chair")));
+    if (m) {
+        c->chair_member = m->no;
+        /* As if the holder had just left: the chair waits for them for the
+         * grace period (do_join). */
+        m->left_ms = util_wall_ms();
+    }
+    json_array_foreach(json_object_get(o, "cochairs"), i, v)
+        if (room_member_by_no(lr->room, (int)json_integer_value(v)))
+            chair_cochair_add(c, (int)json_integer_value(v));
+    json_array_foreach(json_object_get(o, "muted"), i, v)
+        if ((m = room_member_by_no(lr->room, (int)json_integer_value(v))))
+            m->muted = true;
+    /* Those let in come back without the waiting room within the grace
+     * period, counted from the load, as after a dropped connection. */
+    json_array_foreach(json_object_get(o, "admitted"), i, v)
+        if ((m = room_member_by_no(lr->room, (int)json_integer_value(v)))) {
+            m->admitted = true;
+            m->left_ms = util_wall_ms();
+        }
+    json_object_foreach(json_object_get(o, "granted"), key, v) {
+        const char *role = json_string_value(v);
+        m = room_member_by_no(lr->room, atoi(key));
+        if (m && role && (strcmp(role, "co-chair") == 0 || strcmp(role, "greeter") == 0 ||
+                          strcmp(role, "attendee") == 0))
+            snprintf(m->granted, sizeof(m->granted), "%s", role);
+    }
+    json_decref(lr->saved_roles);
+    lr->saved_roles = NULL;
 }

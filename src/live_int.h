@@ -68,6 +68,16 @@ struct lroom {
     char *contribution_url;
     json_t *banned;        /* attendee id -> true: kept out of this session */
     int64_t ending_seq;    /* the session_ended event: close everyone once delivered */
+    /* The session's lifecycle (live_chair.c): the occurrence of the
+     * meeting's schedule it belongs to (0: unscheduled), whether anyone is
+     * named to chair the meeting, whether its waiting room has opened. */
+    int64_t sched_start_ms, sched_end_ms;
+    bool self_run;
+    bool waiting_open;
+    int64_t stale_ended;   /* session ended at load as stale: not twice */
+    char wsig[96];         /* what the waiting room was last told */
+    json_t *saved_roles;   /* chair, co-chairs, mutes, grants stored: applied after load */
+    char *saved_state;     /* the session state last written (live__save_state) */
     /* The open vote, if any.  Who voted is known only here, in memory, to
      * refuse a second vote: the database never links a vote to a person. */
     struct {
@@ -95,6 +105,12 @@ struct lroom {
     int nacks, ackcap;
     struct lroom *next_dirty;
     bool dirty;
+    /* Cluster (live_owner.c): the database backend holding the meeting's
+     * lock for this node (0: none), since when, and whether the room was
+     * lost to another node (its connections are told to retry). */
+    int owner_pid;
+    uint64_t owned_ms;
+    bool moved;
 };
 
 struct live {
@@ -106,9 +122,12 @@ struct live {
     json_t *token_cache; /* token hash -> attendee id */
     struct live_stats stats;
     bool store_ok;
+    bool store_lost; /* the connection went down since the store was last ok */
+    struct live_owner *own; /* NULL unless cluster.enabled */
     int s_load_room, s_participants, s_recent, s_client_ids, s_after, s_before, s_insert_event,
         s_insert_participant, s_participant_left, s_insert_attendee, s_find_attendee,
-        s_session_state, s_redact, s_ban, s_bans, s_end_session, s_attend_in, s_attend_out;
+        s_session_state, s_redact, s_ban, s_bans, s_end_session, s_attend_in, s_attend_out,
+        s_schedule, s_end_stale, s_session_opened;
 };
 
 
@@ -139,12 +158,19 @@ void live__admit(struct lroom *lr, struct room_member *m);
 void live__unadmit(struct lroom *lr, struct room_member *m);
 /* Put a member back in the waiting room. */
 void live__to_waiting(struct lroom *lr, struct room_member *m);
-/* Persist the session's phase, settings and topic. */
+/* Persist the session's phase, settings, topic, reading, chair, co-chairs,
+ * mutes and session roles.  live__save_state_changed writes only when they
+ * changed since the last write. */
 void live__save_state(struct lroom *lr);
+void live__save_state_changed(struct lroom *lr);
+/* Tell the waiting room what changed (phase, count, chair present,
+ * auto-admit); force: to every waiting connection even when nothing did. */
+void live__waiting_update(struct lroom *lr, bool force);
 /* Re-arm the room's timer for the chair's next deadline. */
 void live__arm_timer(struct lroom *lr);
-/* End the session: event, database, every connection closed. */
-void live__end_session(struct lroom *lr, int actor, uint64_t sid, json_t *id);
+/* End the session: event (reason "chair" or "auto"), database, every
+ * connection closed (the waiting room is told first). */
+void live__end_session(struct lroom *lr, int actor, uint64_t sid, json_t *id, const char *reason);
 /* A member's connections, closed with code and reason. */
 void live__close_member(struct lroom *lr, int member, int code, const char *reason);
 
@@ -163,5 +189,14 @@ bool live__chair_say_hook(struct lroom *lr, struct session *s, const char *text,
 void live__chair_end_share(struct lroom *lr, int actor, const char *reason);
 /* The member's last connection went: keep the chair held (succession). */
 void live__chair_member_left(struct lroom *lr, struct room_member *m);
+/* When the waiting room opens for the session (0: it is open at any time). */
+int64_t live__opens_at(const struct lroom *lr);
+/* When the session ends by itself if nobody comes back (-1: not now). */
+int64_t live__auto_end_at(const struct lroom *lr);
+/* Apply the chair, co-chairs, mutes and grants stored with the session, once
+ * its members are loaded (after a restart). */
+void live__restore_roles(struct lroom *lr);
+/* The stored chair state, merged into the session's settings object. */
+void live__roles_json(const struct lroom *lr, json_t *into);
 
 #endif

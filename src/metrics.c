@@ -246,6 +246,10 @@ void metrics_render(struct buf *out, const struct metrics_snapshot *snap)
                (unsigned long long)M.counters[METRICS_WS_RATE_LIMITED]);
     buf_printf(out, "haven_rate_limited_total{scope=\"http\"} %llu\n",
                (unsigned long long)M.counters[METRICS_HTTP_RATE_LIMITED]);
+    scalar(out, "haven_connections_refused_total", "counter",
+           "TCP connections closed on arrival because their address already held "
+           "limits.connections_per_address connections.",
+           (double)M.counters[METRICS_CONNECTIONS_REFUSED]);
     head(out, "haven_http_responses_total", "counter",
          "HTTP responses of the API, /healthz and /metrics, and refused WebSocket upgrades, "
          "by status class (static files are not counted).");

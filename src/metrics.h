@@ -30,6 +30,7 @@ enum metrics_counter {
     METRICS_HTTP_RATE_LIMITED,    /* HTTP requests answered 429 */
     METRICS_RELOADS_APPLIED,      /* SIGHUP reloads that were applied */
     METRICS_RELOADS_REFUSED,      /* SIGHUP reloads refused (invalid config) */
+    METRICS_CONNECTIONS_REFUSED,  /* TCP connections refused by limits.connections_per_address */
     METRICS__COUNTERS
 };
 

@@ -12,8 +12,10 @@
 #include "api.h"
 #include "config.h"
 #include "directory.h"
+#include "guard.h"
 #include "http.h"
 #include "live.h"
+#include "live_owner.h"
 #include "log.h"
 #include "migrate.h"
 #include "session.h"
@@ -183,6 +185,8 @@ static void init_common(struct server *srv, const struct config *cfg, bool migra
         .queue_max = cfg->store_queue_max,
         .migrate_only = migrate_only,
     };
+    char pgopts[128];
+    so.options = live_owner_store_options(cfg, pgopts, sizeof(pgopts));
     srv->store = store_new(&srv->loop, &so, &srv->migs);
     store_set_callbacks(srv->store, on_store_state, on_store_fatal, on_migrated, srv);
 }
@@ -194,6 +198,7 @@ static int run_loop(struct server *srv)
         lws_context_destroy(srv->lws);
     session_reap();
     session_cleanup_all();
+    guard_cleanup();
     live_free(srv->live);
     api_cleanup();
     http_cleanup();
@@ -282,7 +287,22 @@ int server_run(struct config *cfg, const struct config_sources *src)
     info.vhost_name = "haven";
     info.server_string = "havend";
     /* No retry_and_idle_policy: ws.c keeps connections alive itself. */
-    info.timeout_secs = 10;
+    /* A connection gets this long for its TLS handshake and request headers
+     * (PENDING_TIMEOUT_ESTABLISH_WITH_SERVER, then HOLDING_AH): bytes that
+     * trickle in do not extend it, so a slow client cannot keep a slot. */
+    info.timeout_secs = (unsigned int)cfg->limits_handshake_timeout_secs;
+    info.timeout_secs_ah_idle = (unsigned int)cfg->limits_handshake_timeout_secs;
+    info.max_http_header_data = (unsigned short)cfg->limits_max_header_bytes;
+    if (*cfg->tls_cert) {
+        /* TLS only on this port: plain HTTP to it fails the handshake.  HTTP/1.1 only
+         * (TECH-NOTES §11: no h2 ALPN on Debian's lws); STS adds
+         * Strict-Transport-Security to every response lws writes headers for. */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_STS;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+        info.alpn = "http/1.1";
+    }
+    guard_init(cfg);
 
     srv.lws = lws_create_context(&info);
     if (!srv.lws) {
@@ -292,7 +312,14 @@ int server_run(struct config *cfg, const struct config_sources *src)
     if (!lws_create_vhost(srv.lws, &info)) {
         /* The context is usable only for its own teardown (TECH-NOTES §0.2):
          * open nothing else. */
-        log_error("server", "cannot listen on %s port %d", cfg->listen_address, cfg->listen_port);
+        if (*cfg->tls_cert)
+            log_error("server",
+                      "cannot listen on %s port %d with TLS (the port is taken, or tls.cert or "
+                      "tls.key is not a PEM certificate and its matching key)",
+                      cfg->listen_address, cfg->listen_port);
+        else
+            log_error("server", "cannot listen on %s port %d", cfg->listen_address,
+                      cfg->listen_port);
         srv.exit_code = 1;
         srv.phase = STOPPING;
         transcript_stop();
@@ -305,8 +332,8 @@ int server_run(struct config *cfg, const struct config_sources *src)
         store_stop(srv.store, 0, store_stopped, &srv);
         return run_loop(&srv);
     }
-    log_info("server", "havend %s listening on http://%s:%d/", HAVEN_VERSION, cfg->listen_address,
-             cfg->listen_port);
+    log_info("server", "havend %s listening on %s://%s:%d/", HAVEN_VERSION,
+             *cfg->tls_cert ? "https" : "http", cfg->listen_address, cfg->listen_port);
     server__ops_start(&srv.loop, cfg, src, srv.store);
     store_start(srv.store);
     return run_loop(&srv);

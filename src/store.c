@@ -24,6 +24,7 @@ struct req {
     void *arg;
     PGresult *res;
     char *errmsg;
+    char sqlstate[6];
     bool failed;
     int run; /* requests this one carries on the wire: 1, more when merged, 0 when carried */
 };
@@ -46,7 +47,10 @@ struct store {
     uv_loop_t *loop;
     struct store_opts opts;
     char *url;
+    char *options;
     const struct migration_set *mig;
+    void (*on_notify)(void *arg, const char *channel, const char *payload);
+    void *notify_arg;
 
     PGconn *conn;
     uv_poll_t *poll;
@@ -57,6 +61,7 @@ struct store {
     enum store_state state;
     enum phase phase;
     int backoff_ms;
+    bool refusing; /* a write segment met a passing refusal: wait for retry_timer */
 
     /* Migrations: -1 while the version query runs, the index of the
      * migration being applied, or mig->n while unlocking. */
@@ -93,6 +98,7 @@ static void start_connect(struct store *st);
 static void lost(struct store *st, const char *why);
 static void pump(struct store *st);
 static void finish_stop(struct store *st);
+static void fail_reads(struct store *st, struct queue *q);
 static void on_poll(uv_poll_t *h, int status, int events);
 
 const char *store_state_name(enum store_state s)
@@ -104,6 +110,8 @@ const char *store_state_name(enum store_state s)
         return "ok";
     case STORE_DOWN:
         return "down";
+    case STORE_REFUSING:
+        return "refusing";
     case STORE_STOPPED:
         return "stopped";
     }
@@ -156,6 +164,7 @@ static void req_reset(struct req *r)
     r->res = NULL;
     free(r->errmsg);
     r->errmsg = NULL;
+    r->sqlstate[0] = '\0';
     r->failed = false;
 }
 
@@ -180,6 +189,8 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts,
     st->opts = *opts;
     st->url = xstrdup(opts->url);
     st->opts.url = st->url;
+    st->options = opts->options ? xstrdup(opts->options) : NULL;
+    st->opts.options = st->options;
     st->mig = migrations;
     st->state = STORE_CONNECTING;
     st->backoff_ms = 100;
@@ -257,8 +268,31 @@ uint64_t store_last_rtt_us(const struct store *st)
     return st->last_rtt_us;
 }
 
+static int exec_at(struct store *st, bool first, int stmt, int flags, int nparams,
+                   const char *const *params, store_cb cb, void *arg);
+
 int store_exec(struct store *st, int stmt, int flags, int nparams, const char *const *params,
                store_cb cb, void *arg)
+{
+    return exec_at(st, false, stmt, flags, nparams, params, cb, arg);
+}
+
+int store_exec_first(struct store *st, int stmt, int flags, int nparams,
+                     const char *const *params, store_cb cb, void *arg)
+{
+    return exec_at(st, true, stmt, flags, nparams, params, cb, arg);
+}
+
+void store_set_notify_cb(struct store *st, void (*fn)(void *arg, const char *channel,
+                                                      const char *payload),
+                         void *arg)
+{
+    st->on_notify = fn;
+    st->notify_arg = arg;
+}
+
+static int exec_at(struct store *st, bool first, int stmt, int flags, int nparams,
+                   const char *const *params, store_cb cb, void *arg)
 {
     if (st->stopping || st->fatal)
         return HV_EIO;
@@ -276,7 +310,12 @@ int store_exec(struct store *st, int stmt, int flags, int nparams, const char *c
         r->params[i] = params[i] ? xstrdup(params[i]) : NULL;
     r->cb = cb;
     r->arg = arg;
-    q_push(&st->q, r);
+    if (first) {
+        struct queue one = {r, r, 1};
+        q_prepend(&st->q, &one);
+    } else {
+        q_push(&st->q, r);
+    }
     if (flags == STORE_WRITE)
         st->nwrites++;
     pump(st);
@@ -389,6 +428,25 @@ static void on_retry(uv_timer_t *t)
         start_connect(st);
 }
 
+/* After a passing refusal (see segment_done): send the writes again. */
+static void on_retry_writes(uv_timer_t *t)
+{
+    struct store *st = t->data;
+    st->refusing = false;
+    pump(st);
+}
+
+/* SQLSTATEs that say "not now" rather than "never": insufficient resources
+ * (class 53: disk full, out of memory, too many connections), operator
+ * intervention (57P: shutting down, cannot connect now), connection
+ * exceptions (08), serialization failures and deadlocks, and an I/O error. */
+static bool passing_refusal(const char *state)
+{
+    return strncmp(state, "53", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+           strncmp(state, "08", 2) == 0 || strcmp(state, "40001") == 0 ||
+           strcmp(state, "40P01") == 0 || strcmp(state, "58030") == 0;
+}
+
 static void on_connect_timeout(uv_timer_t *t)
 {
     struct store *st = t->data;
@@ -398,8 +456,8 @@ static void on_connect_timeout(uv_timer_t *t)
 
 static void start_connect(struct store *st)
 {
-    const char *const kw[] = {"dbname", "application_name", NULL};
-    const char *const val[] = {st->url, "havend", NULL};
+    const char *const kw[] = {"dbname", "application_name", st->options ? "options" : NULL, NULL};
+    const char *const val[] = {st->url, "havend", st->options, NULL};
 
     st->conn = PQconnectStartParams(kw, val, 1);
     if (!st->conn || PQstatus(st->conn) == CONNECTION_BAD) {
@@ -580,6 +638,8 @@ static void ready(struct store *st)
     pump(st);
 }
 
+/* Append the PostgreSQL array literal of parameter i of the n requests from
+ * r on: every element quoted (numbers read the same quoted), NULL unquoted. */
 static void array_literal(struct buf *b, const struct req *r, int n, int i)
 {
     buf_add(b, "{", 1);
@@ -675,7 +735,7 @@ static void send_segment(struct store *st)
 
 static void pump(struct store *st)
 {
-    if (st->phase != PH_READY || st->inflight.head || !st->q.head)
+    if (st->phase != PH_READY || st->refusing || st->inflight.head || !st->q.head)
         return;
     send_segment(st);
 }
@@ -718,6 +778,31 @@ static void segment_done(struct store *st)
         return;
     }
 
+    struct req *failing = NULL;
+    if (failed_at >= 0)
+        for (r = done.head; r && !failing; r = r->next)
+            if (r->failed && r->errmsg)
+                failing = r;
+    if (failing && done.head->flags == STORE_WRITE && passing_refusal(failing->sqlstate)) {
+        /* Nothing of the segment committed, and the database will take it
+         * later: keep every write, in order, and try again after a pause.
+         * A write is never failed (nor its seq spent) for a full disk.
+         * Reads queued behind get their error now instead of waiting. */
+        if (st->state != STORE_REFUSING)
+            log_warnx("store", "the database refuses writes for now: %s; %zu writes wait, "
+                      "retrying in %d ms", failing->errmsg, st->nwrites, st->backoff_ms);
+        for (r = done.head; r; r = r->next)
+            req_reset(r);
+        q_prepend(&st->q, &done);
+        fail_reads(st, &st->q);
+        st->solo = 0;
+        st->refusing = true;
+        set_state(st, STORE_REFUSING);
+        uv_timer_start(&st->retry_timer, on_retry_writes, (uint64_t)st->backoff_ms, 0);
+        st->backoff_ms = HV_MIN(st->backoff_ms * 2, st->opts.reconnect_max_ms);
+        return;
+    }
+
     if (failed_at >= 0 && done.head->flags == STORE_WRITE && done.n > 1) {
         /* One sync is one transaction: nothing of this segment committed.
          * Send it again, one write per transaction up to the failing one, so
@@ -745,6 +830,11 @@ static void segment_done(struct store *st)
                 r->cb(r->arg, (const struct store_result *)r->res, 0, NULL);
         }
         req_free(r);
+    }
+    if (st->state == STORE_REFUSING && failed_at < 0) {
+        log_info("store", "the database takes writes again");
+        st->backoff_ms = 100;
+        set_state(st, STORE_OK);
     }
     if (st->on_segment)
         st->on_segment(st->segment_arg);
@@ -795,6 +885,7 @@ static void pipeline_results(struct store *st)
             r->failed = true;
             free(r->errmsg);
             r->errmsg = xstrdup(msg);
+            snprintf(r->sqlstate, sizeof(r->sqlstate), "%s", state ? state : "");
             PQclear(res);
         } else if (s == PGRES_PIPELINE_ABORTED) {
             r->failed = true;
@@ -850,6 +941,12 @@ static void on_poll(uv_poll_t *h, int status, int events)
             simple_results(st);
         else
             pipeline_results(st);
+        PGnotify *nf;
+        while (st->conn && (nf = PQnotifies(st->conn))) {
+            if (st->on_notify)
+                st->on_notify(st->notify_arg, nf->relname, nf->extra);
+            PQfreemem(nf);
+        }
     }
 }
 
@@ -893,6 +990,7 @@ static void lost(struct store *st, const char *why)
     q_prepend(&st->q, &inflight);
     fail_reads(st, &st->q);
     st->solo = 0;
+    st->refusing = false;
 
     if (st->stopping) {
         log_warnx("store", "database connection lost while stopping: %s", reason);
@@ -954,6 +1052,7 @@ void store_stop(struct store *st, int grace_ms, void (*done)(void *arg), void *a
     st->stop_done = done;
     st->stop_arg = arg;
     uv_timer_stop(&st->retry_timer);
+    st->refusing = false; /* one last try within the grace period */
     if (st->phase == PH_READY && (st->q.head || st->inflight.head)) {
         log_info("store", "flushing %zu pending writes", st->nwrites);
         uv_timer_start(&st->grace_timer, on_grace, (uint64_t)grace_ms, 0);
@@ -982,6 +1081,7 @@ void store_free(struct store *st)
     free(st->mig_applied);
     free(st->mig_error);
     free(st->url);
+    free(st->options);
     free(st);
 }
 

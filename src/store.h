@@ -37,6 +37,8 @@ enum store_state {
     STORE_CONNECTING, /* never connected yet, or reconnecting after a loss */
     STORE_OK,         /* connected, migrated and ready */
     STORE_DOWN,       /* the last attempt failed; retrying with backoff */
+    STORE_REFUSING,   /* connected, but the database refuses writes for now (its disk is
+                       * full, it is shutting down): they wait, retried with backoff */
     STORE_STOPPED,
 };
 
@@ -49,6 +51,7 @@ struct store_opts {
     int batch_max;
     int queue_max;
     bool migrate_only; /* stop once the migrations are applied */
+    const char *options; /* libpq "options" (e.g. "-c haven.node_id=a"), or NULL */
 };
 
 /* status is 0 with a result, or HV_EIO (res NULL, message in errmsg) when the
@@ -83,6 +86,17 @@ int store_start(struct store *st);
  * read while the database is down (cb is then not called). */
 int store_exec(struct store *st, int stmt, int flags, int nparams, const char *const *params,
                store_cb cb, void *arg);
+
+/* store_exec(), but queued ahead of everything not yet sent, writes kept for
+ * a reconnect included: what must run first on a new connection (the cluster
+ * takes its locks back before any of its queued writes goes out). */
+int store_exec_first(struct store *st, int stmt, int flags, int nparams,
+                     const char *const *params, store_cb cb, void *arg);
+/* Called with each NOTIFY the connection receives (channel, payload); LISTEN
+ * must be issued again after each reconnect (state STORE_OK). */
+void store_set_notify_cb(struct store *st, void (*fn)(void *arg, const char *channel,
+                                                      const char *payload),
+                         void *arg);
 
 /* Change store.batch_max and store.queue_max of a running store (a reload):
  * the next segment and the next write see them; writes already queued stay. */

@@ -117,25 +117,32 @@ def run_havend(args, env=None, timeout=30, cwd=None, check_sanitizers=True):
 # HTTP
 
 
-def http_get(port, path, headers=None, timeout=5.0, host="127.0.0.1", method="GET"):
-    """Send one request with the exact request target `path` (no client-side normalising).
+def http_get(port, path, headers=None, timeout=5.0, host="127.0.0.1", method="GET",
+             ssl_context=None):
+    """Send one request with the exact request target `path` (no client-side normalising),
+    over TLS when ssl_context is given.
 
     Returns (status, headers as a lower-cased dict, body bytes)."""
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
     for k, v in (headers or {}).items():
         lines.append(f"{k}: {v}")
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+    sock = socket.create_connection((host, port), timeout=timeout)
+    try:
+        if ssl_context:
+            sock = ssl_context.wrap_socket(sock, server_hostname=host)
         sock.sendall(request)
         resp = http.client.HTTPResponse(sock, method=method)
         resp.begin()
         body = resp.read()
         hdrs = {k.lower(): v for k, v in resp.getheaders()}
         return resp.status, hdrs, body
+    finally:
+        sock.close()
 
 
-def get_json(port, path, timeout=5.0):
-    status, headers, body = http_get(port, path, timeout=timeout)
+def get_json(port, path, timeout=5.0, ssl_context=None):
+    status, headers, body = http_get(port, path, timeout=timeout, ssl_context=ssl_context)
     return status, headers, json.loads(body.decode("utf-8"))
 
 
@@ -356,12 +363,13 @@ class Havend:
     """One havend server process for a test.
 
     config: dict merged into the generated config file (listen.* is always set by us).
-    args: extra command-line arguments. env: extra environment (HAVEN_* of ours is dropped)."""
+    args: extra command-line arguments. env: extra environment (HAVEN_* of ours is dropped).
+    port: listen on this port on every start (default: a free port, new at each start)."""
 
     _ids = itertools.count(1)
 
     def __init__(self, workdir, database_url, config=None, args=(), env=None,
-                 web_root=WEB_ROOT, binary=None):
+                 web_root=WEB_ROOT, binary=None, port=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.database_url = database_url
@@ -371,19 +379,27 @@ class Havend:
         self.web_root = Path(web_root)
         self.binary = Path(binary) if binary else havend_binary()
         self.n = next(self._ids)
+        self.fixed_port = port  # listen on this port (a node behind a proxy), else a free one
         self.port = None
         self.proc = None
         self.returncode = None
         self.stderr_path = self.workdir / f"havend-{self.n}.stderr"
         self.stdout_path = self.workdir / f"havend-{self.n}.stdout"
         self.config_path = self.workdir / f"havend-{self.n}.json"
+        # With tls.cert in the config, every request of ours goes over TLS, trusting that cert.
+        self.ssl_context = None
+        cert = self.config.get("tls", {}).get("cert")
+        if cert:
+            import ssl
+
+            self.ssl_context = ssl.create_default_context(cafile=str(cert))
 
     # -- lifecycle --
 
     def start(self, ready_timeout=15.0):
         if not self.binary.exists():
             raise AssertionError(f"havend binary not found: {self.binary} (build it, or set HAVEND)")
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         config = json.loads(json.dumps(self.config))
         listen = config.setdefault("listen", {})
         listen.setdefault("address", "127.0.0.1")
@@ -417,7 +433,7 @@ class Havend:
                     f"{self.log_text()}"
                 )
             try:
-                http_get(self.port, "/healthz", timeout=1.0)
+                http_get(self.port, "/healthz", timeout=1.0, ssl_context=self.ssl_context)
                 return
             except (OSError, http.client.HTTPException):
                 pass
@@ -431,7 +447,8 @@ class Havend:
         """Wait until /healthz answers 200 (database connected, migrations applied)."""
         def healthy():
             try:
-                status, _, _ = http_get(self.port, "/healthz", timeout=2.0)
+                status, _, _ = http_get(self.port, "/healthz", timeout=2.0,
+                                        ssl_context=self.ssl_context)
             except (OSError, http.client.HTTPException):
                 return False
             return status == 200
@@ -490,17 +507,19 @@ class Havend:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{self.port}"
 
     def ws_url(self, slug):
-        return f"ws://127.0.0.1:{self.port}/ws/{slug}"
+        return f"{'wss' if self.ssl_context else 'ws'}://127.0.0.1:{self.port}/ws/{slug}"
 
     def get(self, path, **kw):
+        kw.setdefault("ssl_context", self.ssl_context)
         return http_get(self.port, path, **kw)
 
     def health(self, timeout=5.0):
         """(status, parsed JSON) of GET /healthz."""
-        status, _, body = get_json(self.port, "/healthz", timeout=timeout)
+        status, _, body = get_json(self.port, "/healthz", timeout=timeout,
+                                   ssl_context=self.ssl_context)
         return status, body
 
     def log_text(self):
@@ -545,3 +564,193 @@ async def ws_recv_type(ws, type_, timeout=5.0):
         frame = await ws_recv(ws, left)
         if frame.get("type") == type_:
             return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Durability: recording clients and stored events
+
+import websockets  # noqa: E402  (Debian's python3-websockets; only the tests below need it)
+
+from protocol import validate_server_frame  # noqa: E402
+
+# Fast reconnects so an outage of a few seconds ends quickly; no rate limit
+# in the way of the load tests.
+FAST_RECONNECT = {"database": {"reconnect_max_ms": 300, "connect_timeout_ms": 2000}}
+NO_RATE_LIMIT = {"ws": {"rate_per_sec": 10000, "rate_burst": 10000}}
+
+
+def merged(*dicts):
+    out = {}
+    for d in dicts:
+        for k, v in d.items():
+            out.setdefault(k, {}).update(v)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# A haven.v1 client that records everything it receives, and checks of the stored events
+# (the durability and fault tests: test_durability_store.py, test_faults.py)
+
+
+class RecordingClient:
+    """One WebSocket connection. A reader task validates and records every server frame."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, ws, label):
+        self.ws = ws
+        self.label = label
+        self.frames = []   # every server frame, in arrival order
+        self.stream = []   # the delivered events in order: joined.events, events, event
+        self.acks = {}     # client_msg_id -> the last ack for it
+        self.invalid = []  # schema violations
+        self.closed = False
+        self.close_code = None
+        self._changed = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._read())
+
+    @classmethod
+    async def open(cls, server, slug, label="client"):
+        ws = await ws_connect(server.ws_url(slug))
+        return cls(ws, label)
+
+    async def _read(self):
+        try:
+            async for raw in self.ws:
+                frame = json.loads(raw)
+                try:
+                    validate_server_frame(frame)
+                except AssertionError as e:
+                    self.invalid.append(f"{e}\n  frame: {raw[:500]}")
+                self.frames.append(frame)
+                kind = frame.get("type")
+                if kind in ("joined", "events"):
+                    self.stream.extend(frame["events"])
+                elif kind == "event":
+                    self.stream.append(frame["event"])
+                elif kind == "ack":
+                    self.acks[frame["client_msg_id"]] = frame
+                self._changed.set()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            self.close_code = self.ws.close_code
+            self._changed.set()
+
+    def check_valid(self):
+        assert not self.invalid, f"{self.label}: invalid server frames:\n" + "\n".join(self.invalid)
+
+    async def wait_for(self, predicate, timeout=10.0, what="a frame"):
+        """Wait until predicate() is true (re-checked after every frame); return its value."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            self.check_valid()
+            value = predicate()
+            if value:
+                return value
+            if self.closed:
+                raise AssertionError(
+                    f"{self.label}: connection closed ({self.close_code}) while waiting for "
+                    f"{what}; last frames: {self.frames[-5:]}")
+            left = deadline - loop.time()
+            if left <= 0:
+                raise AssertionError(
+                    f"{self.label}: no {what} within {timeout} s; last frames: {self.frames[-5:]}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    async def wait_closed(self, timeout=10.0):
+        await asyncio.wait_for(asyncio.shield(self._task), timeout)
+
+    async def send(self, obj):
+        await self.ws.send(json.dumps(obj))
+
+    async def request(self, obj, timeout=10.0):
+        """Send obj with a fresh id and return the reply (or error) carrying that id."""
+        rid = next(self._ids)
+        start = len(self.frames)
+        await self.send({**obj, "id": rid})
+        return await self.wait_for(
+            lambda: next((f for f in self.frames[start:] if f.get("id") == rid), None),
+            timeout, what=f"reply to {obj['type']} (id {rid})")
+
+    async def hello(self, name, token=None):
+        msg = {"type": "hello", "name": name}
+        if token:
+            msg["token"] = token
+        reply = await self.request(msg)
+        assert reply["type"] == "welcome", f"{self.label}: {reply}"
+        self.token = reply["token"]
+        return reply
+
+    async def join(self, after_seq=None):
+        msg = {"type": "join"}
+        if after_seq is not None:
+            msg["after_seq"] = after_seq
+        reply = await self.request(msg)
+        assert reply["type"] == "joined", f"{self.label}: {reply}"
+        self.member = reply["you"]["member"]
+        if reply["more"]:
+            await self.wait_for(
+                lambda: any(f["type"] == "events" and f.get("catchup_done") for f in self.frames),
+                what="catchup_done")
+        return reply
+
+    async def say(self, cmid, text):
+        """Send a say without waiting for anything."""
+        await self.send({"type": "say", "client_msg_id": cmid, "text": text})
+
+    async def wait_acks(self, cmids, timeout=15.0):
+        cmids = list(cmids)
+        await self.wait_for(lambda: all(c in self.acks for c in cmids), timeout,
+                            what=f"acks for {len(cmids)} messages")
+        return [self.acks[c] for c in cmids]
+
+    def last_seq(self):
+        return self.stream[-1]["seq"] if self.stream else 0
+
+    def assert_stream_gapless(self):
+        seqs = [e["seq"] for e in self.stream]
+        for a, b in zip(seqs, seqs[1:]):
+            assert b == a + 1, f"{self.label}: delivered seqs not gapless/in order: {seqs}"
+
+    def frames_of(self, type_, start=0):
+        return [f for f in self.frames[start:] if f["type"] == type_]
+
+    async def close(self):
+        await self.ws.close()
+        await self.wait_closed()
+        self.check_valid()
+
+
+# ---------------------------------------------------------------------------------------------
+# Database checks
+
+
+def stored_events(database, slug):
+    """[(seq, member_no, kind, client_msg_id, text)] of the meeting's live session, by seq."""
+    return database.query(
+        "SELECT e.seq, e.member_no, e.kind, e.client_msg_id, e.body->>'text'"
+        " FROM events e JOIN sessions s ON s.id = e.session_id"
+        " JOIN meetings m ON m.id = s.meeting_id"
+        " WHERE m.slug = %s AND s.ended_at IS NULL ORDER BY e.seq", (slug,))
+
+
+def assert_gapless(rows):
+    seqs = [r[0] for r in rows]
+    assert seqs == list(range(1, len(seqs) + 1)), f"stored seqs are not 1..N: {seqs}"
+
+
+def assert_unique_client_ids(rows):
+    keys = [(r[1], r[3]) for r in rows]
+    dupes = {k for k in keys if keys.count(k) > 1}
+    assert not dupes, f"(member_no, client_msg_id) stored more than once: {sorted(dupes)}"
+
+
+def event_tuple(e):
+    return (e["seq"], e["from"]["member"], e["kind"], e["client_msg_id"], e.get("text"))

@@ -203,9 +203,12 @@ async def waiting(m, name, token=None, visitor=None):
 
 
 async def let_in(c):
-    """Wait for the joined frame that lets a waiting client in."""
+    """Wait for the joined frame that lets a waiting client in; the waiting room's updates
+    that came before it are done with."""
     f = await c.wait_type("joined")
     assert "id" not in f
+    for x in [x for x in c.inbox if x["type"] == "waiting"]:
+        c.inbox.remove(x)
     return f
 
 
@@ -336,6 +339,29 @@ def test_scripted_meeting(site):
         assert e["count"] == 5 and e["from"] == chloe.ref()
         everyone = [chloe, casey, ash, blake, cam, dana, eli, fran]
         assert len(fran.joined_frame["members"]) >= 3
+
+        # -- every privileged command tried by an attendee is refused and changes nothing
+        said = await ash.say_ok("Glad to be here.")
+        await chloe.wait_seq(said["seq"])
+        mark = chloe.cursor
+        before = await chloe.state()
+        for probe in (
+                {"type": "start"}, {"type": "end"},
+                {"type": "admit", "member": ash.no}, {"type": "admit", "all": True},
+                {"type": "send_to_waiting", "member": ash.no},
+                {"type": "settings", "settings": {"locked": True}},
+                {"type": "call"}, {"type": "call", "member": cam.no},
+                {"type": "reading", "action": "next"}, {"type": "topic", "text": "Mine"},
+                {"type": "mute", "member": ash.no, "muted": True},
+                {"type": "remove", "member": ash.no, "ban": "forever"},
+                {"type": "delete", "seq": said["seq"]},
+                {"type": "grant", "member": cam.no, "role": "co-chair"},
+                {"type": "hand_over", "member": cam.no},
+                {"type": "vote_open", "question": "Pizza?", "options": ["yes", "no"]},
+                {"type": "private", "to": ash.no, "text": "psst"}):
+            await cam.refused(probe, "forbidden")
+        await chloe.sync()
+        assert chloe.cursor == mark and await chloe.state() == before
 
         # -- the format: next, next, previous, skip, next, and no more
         mark = chloe.cursor

@@ -42,7 +42,7 @@ def test_every_family_parses_with_its_type(start_havend, db):
     for name, typ in FAMILIES.items():
         assert m.types.get(name) == typ, f"{name}: {m.types.get(name)} in\n{m.text}"
     assert m.value("haven_database_state", state="ok") == 1
-    for state in ("connecting", "down", "stopped"):
+    for state in ("connecting", "down", "refusing", "stopped"):
         assert m.value("haven_database_state", state=state) == 0
     assert m.value("haven_store_queue_limit") == 10000
     assert m.value("process_resident_memory_bytes") > 1_000_000
