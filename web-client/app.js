@@ -7,6 +7,9 @@ import { joinPage } from './js/pages/join.js';
 import { roomPage } from './js/pages/room.js';
 import { loginPage } from './js/pages/login.js';
 import { notFoundPage } from './js/pages/notfound.js';
+import {
+  meetingTranscriptsPage, searchPage, transcriptPage, transcriptsPage,
+} from './js/pages/transcripts.js';
 
 const main = document.getElementById('main');
 initCrisisPanel();
@@ -17,6 +20,10 @@ startRouter(
     join: joinPage,
     room: roomPage,
     login: loginPage,
+    transcripts: transcriptsPage,
+    meetingTranscripts: meetingTranscriptsPage,
+    transcript: transcriptPage,
+    search: searchPage,
     notfound: notFoundPage,
   },
   main,

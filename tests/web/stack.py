@@ -20,6 +20,8 @@ Then it reads commands from stdin, one a line, and answers each with one JSON li
     pg-start        start PostgreSQL again
     health          {"ok": true, "status": HTTP status of /healthz}
     log             {"ok": true, "log": the tail of havend's stderr}
+    meeting-add JSON      `havend meeting add` with this one-line meeting object
+    grant SLUG ROLE       give the test chair account ROLE (chair, co-chair, greeter) in SLUG
 
 End of input stops havend and removes the cluster. Nothing here prints a database URL or a
 password other than the test chair's, which exists only in this throwaway cluster.
@@ -187,6 +189,19 @@ def main():
                     reply({"ok": True, "status": status})
                 elif command == "log":
                     reply({"ok": True, "log": havend.log_text()[-6000:]})
+                elif command.startswith("meeting-add "):
+                    proc = havend_cmd(["meeting", "add"], database.url, command[len("meeting-add "):])
+                    if proc.returncode == 0:
+                        reply({"ok": True})
+                    else:
+                        reply({"ok": False, "error": proc.stderr[-2000:]})
+                elif command.startswith("grant "):
+                    _, slug, role = command.split()
+                    proc = havend_cmd(["role", "grant", CHAIR_USER, slug, role], database.url)
+                    if proc.returncode == 0:
+                        reply({"ok": True})
+                    else:
+                        reply({"ok": False, "error": proc.stderr[-2000:]})
                 elif command:
                     reply({"ok": False, "error": f"unknown command {command!r}"})
             except Exception as e:  # noqa: BLE001 - reported to the test, which fails

@@ -492,6 +492,25 @@ describe('MeetingClient', () => {
     assert.ok(t.client.retryAt - t.clock.now() >= 3000);
   });
 
+  it('comes back after the retry hint when another server serves the meeting (4503)', () => {
+    const t = setup({ random: 1 });
+    t.client.start();
+    const ws = connectAndJoin(t);
+    t.client.say('kept');
+    const cmid = ws.last('say').client_msg_id;
+    ws.recv({ type: 'error', code: 'moved', message: 'x', retry_after_ms: 1500 });
+    ws.drop(4503);
+    assert.equal(t.client.state, 'retrying');
+    assert.equal(t.client.retryAt - t.clock.now(), 3000); // the hint plus (here) all its jitter
+    t.clock.advance(3000);
+    const ws2 = t.ws();
+    ws2.open();
+    const hello = ws2.last('hello');
+    ws2.recv({ type: 'welcome', id: hello.id, token: TOKEN, name: 'Sam', limits: LIMITS, warnings: [] });
+    ws2.recv(joinedFrame(ws2.last('join').id));
+    assert.equal(ws2.last('say').client_msg_id, cmid);
+  });
+
   it('tracks presence and reactions', () => {
     const t = setup();
     t.client.start();
@@ -563,6 +582,131 @@ describe('MeetingClient', () => {
     assert.equal(t.seen.ended.reason, 'meeting_locked');
     t.clock.advance(60000);
     assert.equal(FakeWS.all.length, 1);
+  });
+
+  it('runs a session with command(): done and the server\'s error resolve it, a lost connection too', async () => {
+    const t = setup();
+    t.client.start();
+    const ws = connectAndJoin(t);
+    const started = t.client.command({ type: 'start' });
+    const start = ws.last('start');
+    assert.ok(Number.isInteger(start.id));
+    ws.recv({ type: 'done', id: start.id, seq: 5 });
+    assert.deepEqual(await started, { ok: true, seq: 5, delivered: null });
+    const refused = t.client.command({ type: 'reading', action: 'skip' });
+    ws.recv({ type: 'error', id: ws.last('reading').id, code: 'not_found', message: 'there is no reading after the last one' });
+    assert.deepEqual(await refused, { ok: false, code: 'not_found', message: 'there is no reading after the last one', field: undefined });
+    const lost = t.client.command({ type: 'call' });
+    ws.drop(1006);
+    const r = await lost;
+    assert.equal(r.ok, false);
+    assert.equal(r.code, 'connection');
+    t.clock.advance(60000);
+    assert.equal(t.ws().ofType('call').length, 0, 'a chairing request is never sent again by itself');
+    assert.equal((await t.client.command({ type: 'start' })).code, 'not_connected');
+  });
+
+  it('keeps the live state, the waiting room and private frames; computes the rank', () => {
+    const t = setup();
+    const seen = { live: 0, waiting: null, private: null };
+    t.client.on('live', () => { seen.live++; });
+    t.client.on('waitingroom', (d) => { seen.waiting = d.members; });
+    t.client.on('private', (d) => { seen.private = d.message; });
+    t.client.start();
+    const ws = connectAndJoin(t);
+    const state = { phase: 'open', chair: 3, cochairs: [], queue: [], sharing: null, muted: [], settings: {}, reading: -1, readings: 0 };
+    ws.recv({ type: 'state', state });
+    assert.equal(t.client.live.phase, 'open');
+    assert.equal(t.client.rank(), 'attendee');
+    assert.equal(t.client.rankOf({ member: 3, role: 'chair' }), 'chair');
+    ws.recv({ type: 'event', event: { seq: 1, ts: 5, kind: 'role_granted', from: { member: 3, name: 'Jo' }, target: { member: 7, name: 'Sam' }, role: 'co-chair' } });
+    assert.equal(t.client.rank(), 'co-chair');
+    ws.recv({ type: 'state', state: { ...state, chair: 7 } });
+    assert.equal(t.client.rank(), 'chair');
+    assert.equal(t.client.rankOf({ member: 3, role: 'chair' }), 'co-chair', 'a chair account that does not hold the chair');
+    ws.recv({ type: 'waiting_room', members: [{ member: 12, name: 'River', role: 'attendee' }] });
+    assert.deepEqual(seen.waiting.map((m) => m.member), [12]);
+    ws.recv({ type: 'private', kind: 'help', from: { member: 12, name: 'River' }, text: '', ts: 9 });
+    assert.equal(seen.private.kind, 'help');
+    assert.ok(seen.live >= 2);
+  });
+
+  it('drops the text of a deleted message and tells the page', () => {
+    const t = setup();
+    const deleted = [];
+    t.client.on('deleted', (d) => deleted.push(d));
+    t.client.start();
+    const ws = connectAndJoin(t, { events: [msg(1, 3, 'Something to remove')] });
+    ws.recv({ type: 'event', event: { seq: 2, ts: 9, kind: 'message_deleted', from: { member: 3, name: 'Jo' }, target_seq: 1, by: 'chair' } });
+    assert.deepEqual(deleted, [{ seq: 1, by: 'chair' }]);
+    const ev = t.client.events.get(1);
+    assert.equal(ev.text, undefined);
+    assert.equal(ev.removed, 'chair');
+  });
+
+  it('sends off-the-record messages with off_record, and keeps the mark in the outbox', () => {
+    const t = setup();
+    t.client.start();
+    const ws = connectAndJoin(t);
+    t.client.say('Not for the records', { offRecord: true });
+    assert.equal(ws.last('say').off_record, true);
+    assert.equal(t.store.load('outbox.tuesday-hope').items[0].offRecord, true);
+    t.client.say('For the records');
+    assert.equal(ws.last('say').off_record, undefined);
+  });
+
+  it('waits for the waiting room to open (not_open_yet) and joins again by itself', () => {
+    const t = setup();
+    const seen = [];
+    t.client.on('notopen', (d) => seen.push(d));
+    t.client.start();
+    const ws = t.ws();
+    ws.open();
+    ws.recv({ type: 'welcome', id: ws.last('hello').id, token: TOKEN, name: 'Sam', limits: LIMITS, warnings: [] });
+    const join = ws.last('join');
+    ws.recv({ type: 'error', id: join.id, code: 'not_open_yet', message: 'x', retry_after_ms: 60000, opens_at: 5, starts_at: 9 });
+    assert.equal(t.client.state, 'not-open');
+    assert.deepEqual(seen, [{ opensAt: 5, startsAt: 9 }]);
+    // The connection stays open meanwhile (the keepalive's pings are answered).
+    const waitAndPong = (ms) => {
+      for (let waited = 0; waited < ms; waited += 1000) {
+        t.clock.advance(1000);
+        const ping = ws.last('ping');
+        if (ping && !ping.answered) {
+          ping.answered = true;
+          ws.recv({ type: 'pong', id: ping.id, server_time_ms: 1 });
+        }
+      }
+    };
+    waitAndPong(59000);
+    assert.equal(ws.ofType('join').length, 1);
+    waitAndPong(2000);
+    assert.equal(FakeWS.all.length, 1, 'the same connection');
+    assert.equal(ws.ofType('join').length, 2, 'joins again when the room opens');
+  });
+
+  it('a session that ends while waiting: the close 1000 is the end', () => {
+    const t = setup();
+    t.client.start();
+    const ws = t.ws();
+    ws.open();
+    ws.recv({ type: 'welcome', id: ws.last('hello').id, token: TOKEN, name: 'Sam', limits: LIMITS, warnings: [] });
+    ws.recv({ type: 'waiting', id: ws.last('join').id, meeting: { slug: 'tuesday-hope', name: 'T' }, you: { member: 4, name: 'Sam', role: 'attendee' }, phase: 'waiting', position: 1, waiting: 1, chair_present: true, auto_admit: false, starts_at: null });
+    ws.recv({ type: 'waiting', meeting: { slug: 'tuesday-hope', name: 'T' }, you: { member: 4, name: 'Sam', role: 'attendee' }, phase: 'closed', position: 1, waiting: 1, chair_present: true, auto_admit: false, starts_at: null });
+    ws.drop(1000);
+    assert.equal(t.seen.ended.reason, 'session_ended');
+  });
+
+  it('does not come back after the chair ended the session', () => {
+    const t = setup();
+    t.client.start();
+    const ws = connectAndJoin(t);
+    ws.recv({ type: 'event', event: { seq: 3, ts: 9, kind: 'session_ended', from: { member: 3, name: 'Jo' } } });
+    assert.equal(t.client.phase, 'closed');
+    ws.drop(1000);
+    assert.equal(t.seen.ended.reason, 'session_ended');
+    t.clock.advance(60000);
+    assert.equal(FakeWS.all.length, 1, 'no new connection');
   });
 
   it('builds the WebSocket URL from the page address', () => {
@@ -669,6 +813,14 @@ describe('other pieces', () => {
     assert.deepEqual(parse('#/m/tuesday-hope'), { name: 'join', params: { slug: 'tuesday-hope' } });
     assert.deepEqual(parse('#/m/tuesday-hope/room'), { name: 'room', params: { slug: 'tuesday-hope' } });
     assert.equal(parse('#/m/Bad_Slug').name, 'notfound');
+    assert.deepEqual(parse('#/transcripts'), { name: 'transcripts', params: {} });
+    assert.deepEqual(parse('#/m/tuesday-hope/transcripts'), { name: 'meetingTranscripts', params: { slug: 'tuesday-hope' } });
+    assert.deepEqual(parse('#/transcripts/42'), { name: 'transcript', params: { id: 42, from: null } });
+    assert.deepEqual(parse('#/transcripts/42?from=7'), { name: 'transcript', params: { id: 42, from: 7 } });
+    assert.deepEqual(parse('#/transcripts/search?q=hope%20now&meeting=tuesday-hope&offset=20'),
+      { name: 'search', params: { q: 'hope now', meeting: 'tuesday-hope', offset: 20 } });
+    assert.deepEqual(parse('#/transcripts/search?q=x&meeting=Bad_Slug&offset=-3').params, { q: 'x', meeting: '', offset: 0 });
+    assert.equal(parse('#/transcripts/0').name, 'notfound');
     assert.equal(parse('#/m/-x').name, 'notfound');
   });
 });

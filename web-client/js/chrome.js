@@ -10,10 +10,13 @@ function markCurrent(route) {
   const links = {
     directory: document.getElementById('nav-meetings'),
     login: document.getElementById('nav-login'),
+    transcripts: document.getElementById('nav-transcripts'),
   };
+  const section = route && ['meetingTranscripts', 'transcript', 'search'].includes(route.name) ? 'transcripts' : route && route.name;
   for (const [name, el] of Object.entries(links)) {
     if (!el) continue;
-    if (route && route.name === name) el.setAttribute('aria-current', 'page');
+    if (section === name && route.name === name) el.setAttribute('aria-current', 'page');
+    else if (section === name) el.setAttribute('aria-current', 'true');
     else el.removeAttribute('aria-current');
   }
 }

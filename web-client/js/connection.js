@@ -116,6 +116,10 @@ export class MeetingClient {
     this.topic = null;
     this.storeState = 'ok';
     this.phase = null;
+    this.live = null; // the session's State (PROTOCOL.md 4.13), whole, as last sent
+    this.waitingRoom = []; // Members waiting to be let in (greeters and above are told)
+    this.clockOffset = 0; // server clock minus ours, estimated from live events
+    this.granted = new Map(); // member -> role given with grant in this session
     this.events = new Map(); // seq -> Event
     this.lastSeq = 0;
     this.catchingUp = false;
@@ -192,8 +196,8 @@ export class MeetingClient {
 
   // Write a message. Returns {ok: true, item} or {ok: false, code} with code 'empty',
   // 'too_long' or 'visitor'. The message goes into the outbox first: it is sent now if the
-  // connection is up, or as soon as it is back.
-  say(text) {
+  // connection is up, or as soon as it is back. offRecord: delivered live, its text never stored.
+  say(text, { offRecord = false } = {}) {
     if (this.you && this.you.role === 'visitor') return { ok: false, code: 'visitor' };
     if (!hasContent(text)) return { ok: false, code: 'empty' };
     const check = this.checkLength(text);
@@ -205,6 +209,7 @@ export class MeetingClient {
       sessionId: this.sessionId ?? this.knownSession,
       created: this.now(),
     };
+    if (offRecord) item.offRecord = true;
     this.outbox.push(item);
     this.saveOutbox();
     this.emit('outbox', {});
@@ -254,6 +259,20 @@ export class MeetingClient {
       }
     }
     return this.outbox.some((it) => it.kind === 'react' && it.seq === seq && it.reaction === reaction);
+  }
+
+  // A request that runs the session or talks to the chairs (PROTOCOL.md 3.8 to 3.25, votes):
+  // start, end, admit, settings, call, mute, private, help, ... Resolves (never rejects) with
+  // {ok: true, seq, delivered} on `done`, or {ok: false, code, message, field} with the
+  // server's error. These requests are not idempotent, so nothing is sent again by itself: when
+  // the connection is lost first the answer is {ok: false, code: 'connection'}.
+  command(frame) {
+    if (this.state !== 'joined' && this.state !== 'waiting-room') {
+      return Promise.resolve({ ok: false, code: 'not_connected', message: 'Not connected to the meeting right now.' });
+    }
+    return new Promise((resolve) => {
+      this.request(frame, { resolve });
+    });
   }
 
   // Fetch older events of the session (scrolling back).
@@ -310,10 +329,20 @@ export class MeetingClient {
 
   // --- connection ---------------------------------------------------------------------------
 
+  // Answer every command still waiting for the server: the connection it went on is gone.
+  failCommands() {
+    for (const req of this.pending.values()) {
+      if (req.resolve) {
+        req.resolve({ ok: false, code: 'connection', message: 'The connection was lost before the server answered. Check the meeting before trying again.' });
+      }
+    }
+    this.pending.clear();
+  }
+
   connect() {
     this.retryAt = null;
     this.connSerial++;
-    this.pending.clear();
+    this.failCommands();
     this.sendQueue = [];
     this.catchingUp = false;
     this.historyPending = false;
@@ -379,7 +408,7 @@ export class MeetingClient {
     this.clearTimeout(this.pumpTimer);
     this.pumpTimer = null;
     this.sendQueue = [];
-    this.pending.clear();
+    this.failCommands();
     this.catchingUp = false;
     this.historyPending = false;
     for (const it of this.outbox) {
@@ -390,10 +419,20 @@ export class MeetingClient {
     if (this.state === 'ended') return;
     if (code === 4404) {
       this.end('not_found');
+    } else if (code === 1000 && this.phase === 'closed') {
+      // The chair ended the session (section 13): do not come back by ourselves.
+      this.end('session_ended');
     } else if (code === 1008 || code === 1003 || code === 1007 || code === 1009) {
       this.end('refused', { code });
     } else {
       if (code === 1013) this.minNextDelay = Math.max(this.minNextDelay, 1000);
+      if (code === 4503) {
+        // Another server of a cluster serves the meeting (section 1): come back after its
+        // retry hint, with jitter of up to as much again, and resume as after any drop.
+        const hint = this.movedRetryMs || 1000;
+        this.movedRetryMs = 0;
+        this.minNextDelay = Math.max(this.minNextDelay, hint + Math.round(this.random() * hint));
+      }
       this.scheduleReconnect();
     }
   }
@@ -420,6 +459,7 @@ export class MeetingClient {
     this.clearTimeout(this.connectTimer);
     this.clearTimeout(this.pumpTimer);
     this.stopTicking();
+    this.failCommands();
     for (const it of this.outbox) if (it.retryTimer) this.clearTimeout(it.retryTimer);
     const ws = this.ws;
     this.ws = null;
@@ -526,6 +566,7 @@ export class MeetingClient {
     const frame = item.kind === 'say'
       ? { type: 'say', client_msg_id: item.cmid, text: item.text }
       : { type: 'react', client_msg_id: item.cmid, seq: item.seq, reaction: item.reaction };
+    if (item.kind === 'say' && item.offRecord) frame.off_record = true;
     this.request(frame, { cmid: item.cmid });
   }
 
@@ -552,8 +593,10 @@ export class MeetingClient {
   saveOutbox() {
     const items = this.outbox.map((it) => {
       const out = { cmid: it.cmid, kind: it.kind, sessionId: it.sessionId ?? null, created: it.created };
-      if (it.kind === 'say') out.text = it.text;
-      else {
+      if (it.kind === 'say') {
+        out.text = it.text;
+        if (it.offRecord) out.offRecord = true;
+      } else {
         out.seq = it.seq;
         out.reaction = it.reaction;
       }
@@ -584,11 +627,16 @@ export class MeetingClient {
       case 'status': return this.onStatus(f);
       case 'history': return this.onHistory(f);
       case 'error': return this.onError(f);
+      case 'done': return this.onDone(f);
+      case 'waiting_room':
+        this.waitingRoom = Array.isArray(f.members) ? f.members.filter((m) => m && Number.isInteger(m.member)) : [];
+        return this.emit('waitingroom', { members: this.waitingRoom });
+      case 'private':
+        return this.emit('private', { message: f });
       case 'left':
       case 'pong':
       default:
-        // Frames this client does not draw yet (the chairing frames waiting_room, private,
-        // done) and frames of later versions are ignored.
+        // Frames of later versions are ignored.
         return undefined;
     }
   }
@@ -620,6 +668,7 @@ export class MeetingClient {
     if (reset) {
       // A new session began while we were away: what we had belongs to the old one (section 14).
       this.events.clear();
+      this.granted.clear();
       this.lastSeq = 0;
     }
     const first = this.sessionId === null;
@@ -668,14 +717,45 @@ export class MeetingClient {
     this.flushOutbox();
   }
 
-  // The session's live state (chairing): for now only its phase is shown (open, or closed when
-  // the chair has ended the session).
+  // The session's live state (PROTOCOL.md 4.13): replaced whole by every state frame.
   onLiveState(state) {
     if (!state || typeof state !== 'object') return;
+    this.live = state;
+    this.emit('live', { state });
     const phase = typeof state.phase === 'string' ? state.phase : null;
     if (phase === this.phase) return;
     this.phase = phase;
     this.emit('phase', { phase });
+  }
+
+  // The server's clock now, as well as this client can tell (share timers count from the
+  // server's started_at).
+  serverNow() {
+    return this.now() + this.clockOffset;
+  }
+
+  // This member's rank now (PROTOCOL.md 17): the role of joined, changed by the events of the
+  // session (grant, hand_over, chair_taken) as the state shows them.
+  rank() {
+    return this.you ? this.rankOf(this.you) : 'attendee';
+  }
+
+  // The rank now of a member entry {member, role} (its role when it was sent).
+  rankOf(entry) {
+    const n = entry.member;
+    let role = this.granted.has(n) ? this.granted.get(n) : entry.role;
+    const live = this.live;
+    if (live && live.chair === n) return role === 'admin' ? 'admin' : 'chair';
+    if (role === 'chair') return 'co-chair'; // a chair account while someone else holds the chair
+    if (live && Array.isArray(live.cochairs) && live.cochairs.includes(n) && role !== 'admin') return 'co-chair';
+    return ['visitor', 'attendee', 'greeter', 'co-chair', 'admin'].includes(role) ? role : 'attendee';
+  }
+
+  onDone(f) {
+    const req = f.id !== undefined ? this.pending.get(f.id) : undefined;
+    if (!req) return;
+    this.pending.delete(f.id);
+    if (req.resolve) req.resolve({ ok: true, seq: f.seq ?? null, delivered: f.delivered ?? null });
   }
 
   // The waiting room (chairing): the reply to a join that must wait for a chair, or a chair
@@ -686,8 +766,19 @@ export class MeetingClient {
     if (f.you) this.you = f.you;
     this.attempt = 0;
     this.catchingUp = false;
+    this.live = null;
+    this.waitingRoom = [];
+    // The session ended while waiting: the close 1000 that follows is the end (section 13).
+    if (f.phase === 'closed') this.phase = 'closed';
     this.setState('waiting-room', { phase: f.phase });
-    this.emit('waiting', { phase: f.phase, meeting: this.meeting, you: this.you });
+    this.emit('waiting', {
+      phase: f.phase, meeting: this.meeting, you: this.you,
+      position: Number.isInteger(f.position) ? f.position : null,
+      waiting: Number.isInteger(f.waiting) ? f.waiting : null,
+      chairPresent: typeof f.chair_present === 'boolean' ? f.chair_present : null,
+      autoAdmit: typeof f.auto_admit === 'boolean' ? f.auto_admit : null,
+      startsAt: Number.isInteger(f.starts_at) ? f.starts_at : null,
+    });
   }
 
   onEvents(f) {
@@ -711,7 +802,33 @@ export class MeetingClient {
     }
     if (!added.length) return;
     added.sort((a, b) => a.seq - b.seq);
+    if (source === 'live') {
+      const newest = added[added.length - 1];
+      if (Number.isFinite(newest.ts)) this.clockOffset = newest.ts - this.now();
+    }
+    // A deleted message loses its text here too (PROTOCOL.md 5): nothing keeps it.
+    const deleted = [];
+    for (const ev of added) {
+      if (ev.kind === 'message_deleted' && Number.isInteger(ev.target_seq)) {
+        const target = this.events.get(ev.target_seq);
+        if (target && target.kind === 'message') {
+          delete target.text;
+          target.removed = ev.by === 'author' ? 'author' : 'chair';
+        }
+        deleted.push({ seq: ev.target_seq, by: ev.by === 'author' ? 'author' : 'chair' });
+      } else if (ev.kind === 'session_ended' && source !== 'history' && this.phase !== 'closed') {
+        this.phase = 'closed';
+        this.emit('phase', { phase: 'closed' });
+      } else if (ev.kind === 'role_granted' && ev.target && Number.isInteger(ev.target.member) &&
+                 (source !== 'history' || !this.granted.has(ev.target.member))) {
+        this.granted.set(ev.target.member, ev.role);
+      } else if (ev.kind === 'topic' && source !== 'history') {
+        this.topic = typeof ev.text === 'string' && ev.text ? ev.text : null;
+        this.emit('topic', { topic: this.topic });
+      }
+    }
     this.emit(source === 'history' ? 'history' : 'events', { events: added, source });
+    for (const d of deleted) this.emit('deleted', d);
   }
 
   onAck(f) {
@@ -760,10 +877,15 @@ export class MeetingClient {
     if (!req) {
       if (code === 'meeting_not_found') this.end('not_found');
       else if (code === 'store_unavailable') this.minNextDelay = CATCHUP_FAILURE_DELAY_MS;
+      else if (code === 'moved') this.movedRetryMs = retry; // close 4503 follows
       return;
     }
     if (code === 'meeting_not_found') {
       this.end('not_found');
+      return;
+    }
+    if (req.resolve) {
+      req.resolve({ ok: false, code, message: typeof f.message === 'string' ? f.message : code, field: f.field });
       return;
     }
     switch (req.type) {
@@ -773,6 +895,13 @@ export class MeetingClient {
         if (JOIN_REFUSALS.has(code)) {
           this.end(code, { code, message: f.message });
           return undefined;
+        }
+        if (code === 'not_open_yet') {
+          // Too early: the waiting room of this scheduled meeting opens later (section 16).
+          // The connection stays open (with keepalive); join again when it opens.
+          this.setState('not-open', { opensAt: f.opens_at, startsAt: f.starts_at });
+          this.emit('notopen', { opensAt: f.opens_at ?? null, startsAt: f.starts_at ?? null });
+          return this.later(Math.max(1000, retry), () => this.state === 'not-open' && this.sendJoin());
         }
         return this.later(retry, () => this.state === 'joining' && this.sendJoin());
       case 'say':

@@ -3,16 +3,43 @@
 //   #/m/{slug}         the join page of a meeting
 //   #/m/{slug}/room    the meeting room
 //   #/login            chair login and logout
+//   #/transcripts      the sessions the reader may read, and the search
+//   #/transcripts/search?q=..&meeting=..&offset=..   search results
+//   #/transcripts/{id}[?from=seq]                    one session's transcript
+//   #/m/{slug}/transcripts                           one meeting's sessions
 // A page is a function (container, params) that draws into container and may return a cleanup
 // function, called before the next page is drawn.
 
 import { SLUG } from './connection.js';
 
 export function parse(hash) {
-  const path = (hash || '').replace(/^#/, '') || '/';
+  const full = (hash || '').replace(/^#/, '') || '/';
+  const qAt = full.indexOf('?');
+  const path = qAt >= 0 ? full.slice(0, qAt) : full;
+  const query = new URLSearchParams(qAt >= 0 ? full.slice(qAt + 1) : '');
   if (path === '/' || path === '') return { name: 'directory', params: {} };
   if (path === '/login') return { name: 'login', params: {} };
-  let m = /^\/m\/([^/]+)\/room$/.exec(path);
+  if (path === '/transcripts' || path === '/transcripts/') return { name: 'transcripts', params: {} };
+  if (path === '/transcripts/search') {
+    const offset = Number(query.get('offset') || 0);
+    const meeting = query.get('meeting') || '';
+    return {
+      name: 'search',
+      params: {
+        q: (query.get('q') || '').slice(0, 200),
+        meeting: SLUG.test(meeting) ? meeting : '',
+        offset: Number.isInteger(offset) && offset >= 0 && offset <= 1000 ? offset : 0,
+      },
+    };
+  }
+  let m = /^\/transcripts\/([1-9][0-9]{0,15})$/.exec(path);
+  if (m) {
+    const from = Number(query.get('from'));
+    return { name: 'transcript', params: { id: Number(m[1]), from: Number.isInteger(from) && from > 0 ? from : null } };
+  }
+  m = /^\/m\/([^/]+)\/transcripts$/.exec(path);
+  if (m && SLUG.test(m[1])) return { name: 'meetingTranscripts', params: { slug: m[1] } };
+  m = /^\/m\/([^/]+)\/room$/.exec(path);
   if (m && SLUG.test(m[1])) return { name: 'room', params: { slug: m[1] } };
   m = /^\/m\/([^/]+)\/?$/.exec(path);
   if (m && SLUG.test(m[1])) return { name: 'join', params: { slug: m[1] } };

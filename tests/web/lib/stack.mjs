@@ -68,6 +68,10 @@ export async function startStack() {
     pgStart: () => command('pg-start'),
     health: () => command('health'),
     log: async () => (await command('log')).log,
+    // A meeting made with `havend meeting add` (an object as POST /api/meetings takes).
+    addMeeting: (meeting) => command(`meeting-add ${JSON.stringify(meeting)}`),
+    // The test chair account gets this role in this meeting.
+    grant: (slug, role) => command(`grant ${slug} ${role}`),
     // Stops havend (checking its exit status and sanitizer log) and removes the cluster.
     async close() {
       child.stdin.end();

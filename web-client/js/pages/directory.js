@@ -120,7 +120,13 @@ function meetingCard(occ, now, zone) {
         class: 'calendar-link', href: paths.ics(m.slug), download: `${m.slug}.ics`, dataset: { fk: `${titleId}-ics` },
       },
         'Add to calendar',
-        h('span', { class: 'visually-hidden', text: `: ${m.name}` }))));
+        h('span', { class: 'visually-hidden', text: `: ${m.name}` })),
+      m.record_transcripts ? ' ' : null,
+      m.record_transcripts ? h('a', {
+        class: 'transcripts-link', href: `#/m/${m.slug}/transcripts`, dataset: { fk: `${titleId}-transcripts` },
+      },
+        'Transcripts',
+        h('span', { class: 'visually-hidden', text: `: ${m.name}` })) : null));
 }
 
 function select(id, label, options, value, onChange) {

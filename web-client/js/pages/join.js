@@ -147,6 +147,10 @@ export function joinPage(container, { slug }) {
       }));
     }
     for (const sentence of recordsStatement(meeting)) records.append(h('p', { text: sentence }));
+    if (meeting && meeting.record_transcripts) {
+      records.append(h('p', {}, h('a', { href: `#/m/${slug}/transcripts`, id: 'join-transcripts' },
+        'Transcripts of this meeting', h('span', { class: 'visually-hidden', text: ` (${meeting.name})` }))));
+    }
     drawOptions();
   }
 

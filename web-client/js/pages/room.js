@@ -5,8 +5,12 @@
 import * as account from '../account.js';
 import { setTitle } from '../chrome.js';
 import { MeetingClient, REACTIONS, charCount } from '../connection.js';
+import { createChairPanel } from '../chair.js';
 import { announce, clear, h } from '../dom.js';
+import { clockText, describe, placeholder } from '../events.js';
+import { getJSON, paths } from '../api.js';
 import { recordsStatement } from '../meetings.js';
+import { slipOffer } from '../slips.js';
 import { NAME_MESSAGES } from '../names.js';
 import { focusHeading, go } from '../router.js';
 import { localStore, sessionStore } from '../storage.js';
@@ -74,6 +78,12 @@ export function roomPage(container, { slug }) {
   const topic = h('p', { class: 'topic', hidden: true });
   const connState = h('p', { class: 'conn-state', role: 'status', id: 'conn-state', text: 'Connecting…' });
   const leaveButton = h('button', { type: 'button', class: 'button secondary leave', text: 'Leave meeting' });
+  const helpStatus = h('p', { class: 'form-status help-status', id: 'help-status', role: 'status' });
+  const helpButton = h('button', {
+    type: 'button', class: 'button help-signal', id: 'help-button', text: 'I need help',
+    'aria-describedby': 'help-status',
+    on: { click: () => sendHelp() },
+  });
 
   const retryIn = h('span', { class: 'retry-in' });
   const offlineBanner = h('div', { class: 'banner banner-offline', id: 'banner-offline', hidden: true },
@@ -93,6 +103,7 @@ export function roomPage(container, { slug }) {
   const waitingPanel = h('section', { class: 'waiting-room notice', id: 'waiting-room', 'aria-labelledby': 'waiting-title', hidden: true },
     h('h2', { id: 'waiting-title', text: 'You are in the waiting room' }),
     waitingText,
+    h('p', { id: 'waiting-place', hidden: true }),
     h('p', { class: 'muted', text: 'You can keep this page open. If you need help while you wait, the Crisis help button is always at the top.' }));
   const recordsBody = h('div', { class: 'records-body' });
   const recordsBox = h('details', { class: 'records-details', id: 'room-records', hidden: true },
@@ -124,28 +135,75 @@ export function roomPage(container, { slug }) {
   const composerError = h('p', { class: 'field-error', id: 'composer-error', hidden: true });
   const counter = h('p', { class: 'counter muted', id: 'composer-counter', hidden: true });
   textarea.setAttribute('aria-describedby', 'composer-hint composer-counter composer-error');
+  const offRecord = h('input', { type: 'checkbox', id: 'composer-off-record' });
   const composer = h('form', { class: 'composer', id: 'composer', 'aria-label': 'Write a message', on: { submit: onSend } },
     h('label', { for: 'composer-text', text: 'Your message' }),
     h('div', { class: 'composer-row' },
       textarea,
       h('button', { type: 'submit', class: 'button primary send', text: 'Send' })),
+    h('div', { class: 'check composer-check' }, offRecord,
+      h('label', { for: 'composer-off-record', text: 'Off the record (said live, never stored)' })),
     composerHint, counter, composerError);
   const visitorNote = h('p', { class: 'note visitor-note', id: 'visitor-note', hidden: true,
     text: 'You are here as a visitor: you can read and react, but not write in the meeting.' });
 
+  // The share: who shares and the time left (the server's timer), the queue, the hand.
+  const shareStatus = h('p', { class: 'share-status', id: 'share-status' });
+  const queueLine = h('p', { class: 'queue-line muted', id: 'queue-line' });
+  const handButton = h('button', {
+    type: 'button', class: 'button secondary small', id: 'hand-button', 'aria-pressed': 'false', text: 'Raise hand',
+    on: { click: () => toggleHand() },
+  });
+  const doneButton = h('button', {
+    type: 'button', class: 'button small', id: 'share-done', hidden: true, text: 'I am done sharing',
+    on: { click: () => endOwnShare() },
+  });
+  const shareError = h('p', { class: 'field-error', id: 'share-error', role: 'alert', hidden: true });
+  const shareBar = h('section', { class: 'share-bar', id: 'share-bar', 'aria-label': 'Shares', hidden: true },
+    h('div', { class: 'share-row' }, shareStatus, h('div', { class: 'share-actions' }, doneButton, handButton)),
+    queueLine, shareError);
+
+  // A group-conscience vote (state.vote), for everyone who may vote.
+  const voteCard = h('section', { class: 'vote-card notice', id: 'vote-card', 'aria-labelledby': 'vote-title', hidden: true });
+
+  // Private words to the chairs (never stored) and direct messages received.
+  const privateText = h('textarea', { id: 'to-chairs-text', rows: 2, maxlength: 4000 });
+  const privateStatus = h('p', { class: 'form-status', id: 'to-chairs-status', role: 'status' });
+  const privateForm = h('form', { class: 'to-chairs', id: 'to-chairs', on: { submit: (e) => { e.preventDefault(); sendToChairs(); } } },
+    h('label', { for: 'to-chairs-text', text: 'Message to the chairs' }),
+    h('p', { class: 'hint', id: 'to-chairs-hint', text: 'Only the chair and co-chairs see it. It is never stored.' }),
+    privateText,
+    h('p', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button small secondary', text: 'Send to the chairs' })),
+    privateStatus);
+  privateText.setAttribute('aria-describedby', 'to-chairs-hint to-chairs-status');
+  const privateBox = h('details', { class: 'private-details', id: 'private-details' },
+    h('summary', { text: 'Write to the chairs privately' }), privateForm);
+
   const page = h('div', { class: 'page page-room' },
     h('div', { class: 'room-head' },
       h('div', { class: 'room-title' }, heading, topic, connState),
-      leaveButton),
-    notices, recordsBox, waitingPanel,
+      h('div', { class: 'room-actions' }, helpButton, leaveButton)),
+    helpStatus,
+    notices, recordsBox, waitingPanel, voteCard,
     h('div', { class: 'room-layout', id: 'room-layout' },
       h('section', { class: 'conversation', 'aria-labelledby': 'conversation-title' },
         h('h2', { id: 'conversation-title', class: 'visually-hidden', text: 'Conversation' }),
         h('p', { class: 'earlier-wrap' }, earlierButton),
         messages, pending, empty, newBelow),
-      h('aside', { class: 'members', 'aria-labelledby': 'members-title' }, membersDetails)),
+      h('aside', { class: 'members', 'aria-labelledby': 'members-title' }, membersDetails, privateBox)),
     // The connection's banners sit with the composer, which stays in view.
-    h('div', { class: 'composer-wrap' }, offlineBanner, pausedBanner, endedBanner, composer, visitorNote));
+    h('div', { class: 'composer-wrap' }, offlineBanner, pausedBanner, endedBanner, shareBar, composer, visitorNote));
+  // The chair panel, for greeters and above (PROTOCOL.md 17); it draws itself from the client.
+  const chairPanel = createChairPanel(client, {
+    jumpTo: (seq) => {
+      const li = nodes.get(seq);
+      if (!li) return false;
+      li.setAttribute('tabindex', '-1');
+      li.focus();
+      return true;
+    },
+  });
+  page.insertBefore(chairPanel.el, page.querySelector('#room-layout'));
   container.append(page);
   focusHeading(container);
 
@@ -216,14 +274,27 @@ export function roomPage(container, { slug }) {
         h('span', { class: 'msg-author', text: mine ? `${author} (you)` : author }),
         ' ', roleBadge(authorRole(ev) === 'attendee' ? null : authorRole(ev)), ' ',
         h('time', { class: 'msg-time', datetime: new Date(ev.ts).toISOString(), text: timeFmt.format(new Date(ev.ts)) })),
-      h('p', { class: 'msg-text', text: ev.text }),
+      typeof ev.text === 'string'
+        ? h('p', { class: 'msg-text', text: ev.text })
+        : h('p', { class: 'msg-removed muted', text: placeholder(ev) }),
+      ev.off_record && typeof ev.text === 'string'
+        ? h('p', { class: 'msg-flag muted', text: 'Off the record: not stored.' }) : null,
       h('div', { class: 'msg-foot' },
         h('ul', { class: 'reaction-summary', 'aria-label': 'Reactions', hidden: true }),
         h('button', {
           type: 'button', class: 'react-toggle', 'aria-expanded': 'false', 'aria-controls': menuId,
           on: { click: () => toggleMenu(li) },
         }, 'React', h('span', { class: 'visually-hidden', text: ` to ${mine ? 'your' : `${author}'s`} message` })),
+        typeof ev.text === 'string' ? h('button', {
+          type: 'button', class: ['msg-action', 'msg-delete', !mine && 'moderator-only'],
+          on: { click: () => confirmDelete(li, seq, mine) },
+        }, 'Delete', h('span', { class: 'visually-hidden', text: ` ${mine ? 'your' : `${author}'s`} message` })) : null,
+        mine ? null : h('button', {
+          type: 'button', class: 'msg-action msg-report',
+          on: { click: () => reportForm(li, seq) },
+        }, 'Report', h('span', { class: 'visually-hidden', text: ` ${author}'s message to the chairs` })),
         mine ? h('span', { class: 'delivery', text: client.deliveryOf(ev.client_msg_id) === 'sending' ? 'Sending…' : 'Delivered' }) : null),
+      h('div', { class: 'msg-inline', hidden: true }),
       h('div', {
         class: 'react-menu', id: menuId, role: 'group', 'aria-label': `Reactions to ${mine ? 'your' : `${author}'s`} message`, hidden: true,
         on: { keydown: (e) => { if (e.key === 'Escape') { toggleMenu(li, false); li.querySelector('.react-toggle').focus(); } } },
@@ -241,8 +312,116 @@ export function roomPage(container, { slug }) {
           },
         },
       }, h('span', { 'aria-hidden': 'true', text: REACTION_INFO[name].emoji }), ` ${REACTION_INFO[name].label}`))));
-    if (ev.text === undefined) li.querySelector('.msg-text').remove();
+    if (typeof ev.text !== 'string') {
+      for (const el of li.querySelectorAll('.react-toggle, .react-menu')) el.remove();
+    }
     return li;
+  }
+
+  // A line for an event that runs the session: shares, readings, the topic, chair actions.
+  function systemNode(ev) {
+    const line = describe(ev);
+    if (!line) return null;
+    const li = h('li', { class: ['sys', `sys-${ev.kind}`], id: `msg-${ev.seq}`, dataset: { seq: String(ev.seq), kind: ev.kind } });
+    if (ev.kind === 'reading') {
+      li.append(h('h3', { class: 'reading-title', text: ev.title || 'Reading' }));
+      if (typeof ev.text === 'string') li.append(h('p', { class: 'reading-text', text: ev.text }));
+      else li.append(h('p', { class: 'muted', text: '(not recorded)' }));
+      return li;
+    }
+    li.append(h('p', { class: 'sys-text', text: line }));
+    if (ev.kind === 'vote_closed' && Array.isArray(ev.options) && Array.isArray(ev.counts)) {
+      li.append(h('ul', { class: 'vote-results' }, ev.options.map((o, i) =>
+        h('li', { text: `${o}: ${ev.counts[i] ?? 0}` }))),
+      h('p', { class: 'muted', text: `${ev.votes ?? 0} voted.` }));
+    }
+    return li;
+  }
+
+  function inlineArea(li) {
+    const area = li.querySelector('.msg-inline');
+    clear(area);
+    area.hidden = false;
+    return area;
+  }
+
+  function closeInline(li, focusSel) {
+    const area = li.querySelector('.msg-inline');
+    clear(area);
+    area.hidden = true;
+    const back = li.querySelector(focusSel);
+    if (back) back.focus();
+  }
+
+  function confirmDelete(li, seq, mine) {
+    const area = inlineArea(li);
+    const status = h('p', { class: 'form-status', role: 'status' });
+    const yes = h('button', {
+      type: 'button', class: 'button small danger', text: 'Delete for everyone',
+      on: {
+        click: async () => {
+          yes.disabled = true;
+          const r = await client.command({ type: 'delete', seq });
+          if (!r.ok) {
+            yes.disabled = false;
+            status.textContent = `Not deleted: ${r.message}`;
+            status.classList.add('is-error');
+          }
+        },
+      },
+    });
+    area.append(
+      h('p', { text: mine ? 'Delete your message for everyone?' : 'Delete this message for everyone? It is removed from every screen and from the records.' }),
+      h('p', { class: 'form-actions' }, yes, ' ',
+        h('button', { type: 'button', class: 'button small secondary', text: 'Keep it', on: { click: () => closeInline(li, '.msg-delete') } })),
+      status);
+    yes.focus();
+  }
+
+  let reportSerial = 0;
+  function reportForm(li, seq) {
+    const area = inlineArea(li);
+    const id = `report-reason-${seq}-${++reportSerial}`;
+    const reason = h('input', { type: 'text', id, maxlength: 500 });
+    const status = h('p', { class: 'form-status', role: 'status' });
+    area.append(h('form', {
+      class: 'report-form',
+      on: {
+        submit: async (e) => {
+          e.preventDefault();
+          const r = await client.command({ type: 'report', seq, reason: reason.value });
+          if (!r.ok) {
+            status.textContent = `Not sent: ${r.message}`;
+            status.classList.add('is-error');
+            return;
+          }
+          closeInline(li, '.msg-report');
+          announce(r.delivered ? 'Your report was sent to the chairs.' : 'No chair is here right now, so the report reached nobody.');
+        },
+      },
+    },
+    h('label', { for: id, text: 'Why are you reporting this? (optional, only the chairs see it)' }),
+    reason,
+    h('p', { class: 'form-actions' },
+      h('button', { type: 'submit', class: 'button small', text: 'Send report' }), ' ',
+      h('button', { type: 'button', class: 'button small secondary', text: 'Cancel', on: { click: () => closeInline(li, '.msg-report') } })),
+    status));
+    reason.focus();
+  }
+
+  function markDeleted(seq, by) {
+    const li = nodes.get(seq);
+    if (!li || !li.classList.contains('msg')) return;
+    for (const el of li.querySelectorAll('.msg-text, .msg-flag, .react-toggle, .react-menu, .msg-delete, .msg-report')) el.remove();
+    const area = li.querySelector('.msg-inline');
+    if (area) {
+      clear(area);
+      area.hidden = true;
+    }
+    if (!li.querySelector('.msg-removed')) {
+      li.querySelector('.msg-meta').after(h('p', { class: 'msg-removed muted', text: placeholder({ removed: by }) }));
+    }
+    li.classList.add('removed');
   }
 
   function insertMessage(li, seq) {
@@ -283,7 +462,7 @@ export function roomPage(container, { slug }) {
     const touched = new Set();
     const fromOthers = [];
     for (const ev of list) {
-      if (ev.kind === 'message' && typeof ev.text === 'string') {
+      if (ev.kind === 'message') {
         if (nodes.has(ev.seq)) continue;
         const li = messageNode(ev);
         nodes.set(ev.seq, li);
@@ -297,15 +476,25 @@ export function roomPage(container, { slug }) {
             bubble.remove();
           }
         } else {
-          fromOthers.push(ev);
+          if (typeof ev.text === 'string') fromOthers.push(ev);
         }
       } else if (ev.kind === 'reaction' && Number.isInteger(ev.target_seq)) {
         addReaction(ev);
         touched.add(ev.target_seq);
+      } else {
+        const li = systemNode(ev);
+        if (li && !nodes.has(ev.seq)) {
+          nodes.set(ev.seq, li);
+          insertMessage(li, ev.seq);
+          if (source === 'live' && ['share_started', 'share_time_warning', 'share_time_up', 'share_ended', 'reading', 'topic', 'session_started', 'vote_opened', 'vote_closed'].includes(ev.kind)) {
+            announce(describe(ev));
+          }
+        }
       }
     }
     for (const seq of touched) drawReactions(seq);
     empty.hidden = nodes.size > 0 || pending.children.length > 0;
+    drawShare();
     if (source === 'history') return;
     if (source === 'live' && fromOthers.length) {
       if (fromOthers.length <= 3) {
@@ -420,6 +609,8 @@ export function roomPage(container, { slug }) {
     waitingPanel.hidden = !waiting;
     page.querySelector('#room-layout').hidden = waiting;
     drawComposer();
+    drawShare();
+    drawVote();
   }
 
   // --- state ------------------------------------------------------------------------------
@@ -464,6 +655,8 @@ export function roomPage(container, { slug }) {
     else if (state === 'retrying') setConn('Connection lost. Reconnecting automatically.');
     else if (state === 'confirm-name') setConn('Waiting for you to confirm your name');
     else if (state === 'waiting-room') setConn('In the waiting room');
+    else if (state === 'not-open') setConn('Waiting for the waiting room to open');
+    drawShare();
     if (state === 'retrying') tickCountdown();
     else {
       clearInterval(countdown);
@@ -493,18 +686,40 @@ export function roomPage(container, { slug }) {
     note.querySelector('p').focus();
   });
 
-  client.on('waiting', ({ phase, meeting }) => {
+  client.on('waiting', ({ phase, meeting, position, waiting, chairPresent, autoAdmit, startsAt }) => {
     if (meeting && meeting.name) {
       heading.textContent = meeting.name;
       setTitle(meeting.name);
     }
     drawRecords(meeting);
-    waitingText.textContent = phase === 'open'
-      ? 'The meeting has started. A chair or greeter will let you in shortly.'
-      : 'The meeting has not started yet. You will be let in when the chair opens it.';
+    waitingPanel.querySelector('h2').textContent = 'You are in the waiting room';
+    if (phase === 'closed') waitingText.textContent = 'This session has ended. Thank you for coming.';
+    else if (phase === 'open') waitingText.textContent = 'The meeting has started. A chair or greeter will let you in shortly.';
+    else {
+      const at = Number.isInteger(startsAt) ? ` It is due to start at ${timeFmt.format(new Date(startsAt))}.` : '';
+      waitingText.textContent = `The meeting has not started yet.${at} ${autoAdmit ? 'Everyone waiting comes in when the chair opens it.' : 'You will be let in when the chair opens it.'}`;
+    }
+    const place = waitingPanel.querySelector('#waiting-place');
+    const parts = [];
+    if (position && waiting) parts.push(waiting === 1 ? 'You are the only one waiting.' : `You are number ${position} of ${waiting} waiting.`);
+    if (chairPresent === false && phase !== 'closed') parts.push('Nobody who can let people in is here yet.');
+    place.textContent = parts.join(' ');
+    place.hidden = !parts.length;
     const wasHidden = waitingPanel.hidden;
     showWaitingRoom(true);
     if (wasHidden) announce(`You are in the waiting room. ${waitingText.textContent}`);
+  });
+
+  // Too early: the waiting room of a scheduled meeting opens later; the client joins by itself then.
+  client.on('notopen', ({ opensAt, startsAt }) => {
+    const opens = Number.isInteger(opensAt) ? timeFmt.format(new Date(opensAt)) : null;
+    const starts = Number.isInteger(startsAt) ? timeFmt.format(new Date(startsAt)) : null;
+    waitingPanel.querySelector('h2').textContent = 'The waiting room is not open yet';
+    waitingText.textContent = `${opens ? `It opens at ${opens}` : 'It opens a little before the meeting'}${starts ? `, and the meeting starts at ${starts}` : ''} (your time). Keep this page open: it goes in by itself when the room opens.`;
+    waitingPanel.querySelector('#waiting-place').hidden = true;
+    const wasHidden = waitingPanel.hidden;
+    showWaitingRoom(true);
+    if (wasHidden) announce(`The waiting room is not open yet. ${waitingText.textContent}`);
   });
 
   client.on('joined', ({ reset, first, meeting, you }) => {
@@ -589,6 +804,18 @@ export function roomPage(container, { slug }) {
       return;
     }
     if (reason === 'left') return;
+    if (reason === 'session_ended') {
+      // The conversation stays on the page to read; nothing more can be sent.
+      endedBanner.hidden = false;
+      composer.hidden = true;
+      shareBar.hidden = true;
+      setConn('The meeting has ended');
+      if (!waitingPanel.hidden) waitingText.textContent = 'This session has ended. Thank you for coming.';
+      privateBox.hidden = true;
+      voteCard.hidden = true;
+      offerSlip();
+      return;
+    }
     clear(container);
     if (reason === 'not_found') {
       setTitle('No such meeting');
@@ -613,6 +840,195 @@ export function roomPage(container, { slug }) {
     }
     focusHeading(container);
   });
+
+  // --- shares, hands, votes, private words ----------------------------------------------
+  let shareTimer = null;
+
+  function mayPost() {
+    const live = client.live;
+    if (!client.you) return false;
+    if (client.you.role !== 'visitor') return true;
+    return !!(live && live.settings && live.settings.visitors_may_post);
+  }
+
+  function shareLine(sharing, me) {
+    const who = sharing.member && sharing.member.member === me ? 'You are' : `${sharing.member.name} is`;
+    const left = (sharing.started_at + sharing.limit_secs * 1000 - client.serverNow()) / 1000;
+    if (left > 0) return `${who} sharing · ${clockText(left)} left of ${clockText(sharing.limit_secs)}`;
+    return `${who} sharing · time is up (over by ${clockText(-left)})`;
+  }
+
+  function drawShare() {
+    const live = client.live;
+    const joined = client.state === 'joined' && waitingPanel.hidden;
+    shareBar.hidden = !live || !joined || live.phase === 'closed';
+    if (shareBar.hidden) {
+      clearInterval(shareTimer);
+      shareTimer = null;
+      return;
+    }
+    const me = client.you ? client.you.member : null;
+    const sharing = live.sharing;
+    const queue = Array.isArray(live.queue) ? live.queue : [];
+    if (sharing && sharing.member) {
+      shareStatus.textContent = shareLine(sharing, me);
+      if (!shareTimer) shareTimer = setInterval(() => {
+        if (client.live && client.live.sharing) shareStatus.textContent = shareLine(client.live.sharing, me);
+      }, 1000);
+    } else {
+      clearInterval(shareTimer);
+      shareTimer = null;
+      shareStatus.textContent = live.phase === 'waiting' ? 'The meeting has not started yet.' : 'Nobody is sharing right now.';
+    }
+    shareBar.classList.toggle('is-sharing', !!(sharing && sharing.member));
+    doneButton.hidden = !(sharing && sharing.member && sharing.member.member === me);
+    const mine = queue.findIndex((q) => q.member === me);
+    handButton.hidden = !mayPost() || !!(sharing && sharing.member && sharing.member.member === me);
+    handButton.textContent = mine >= 0 ? 'Lower hand' : 'Raise hand';
+    handButton.setAttribute('aria-pressed', mine >= 0 ? 'true' : 'false');
+    queueLine.hidden = !queue.length;
+    if (!queue.length) queueLine.textContent = '';
+    else {
+      queueLine.textContent = `Hands raised, in order: ${queue.map((q) => (q.member === me ? `${q.name} (you)` : q.name)).join(', ')}.`;
+    }
+  }
+
+  function showShareError(text) {
+    shareError.textContent = text || '';
+    shareError.hidden = !text;
+  }
+
+  async function toggleHand() {
+    const raised = handButton.getAttribute('aria-pressed') !== 'true';
+    const r = await client.command({ type: 'hand', raised });
+    showShareError(r.ok ? '' : `Your hand could not be ${raised ? 'raised' : 'lowered'}: ${r.message}`);
+    if (r.ok) announce(raised ? 'Your hand is raised.' : 'Your hand is lowered.');
+  }
+
+  async function endOwnShare() {
+    const r = await client.command({ type: 'end_share' });
+    showShareError(r.ok ? '' : `The share could not be ended: ${r.message}`);
+  }
+
+  async function sendHelp() {
+    helpButton.disabled = true;
+    const r = await client.command({ type: 'help' });
+    helpButton.disabled = false;
+    if (!r.ok) helpStatus.textContent = `Your call for help could not be sent (${r.message}). The Crisis help button at the top lists people you can call now.`;
+    else if (r.delivered) helpStatus.textContent = 'The chairs know you need help; only they were told. The Crisis help button at the top lists people you can call now.';
+    else helpStatus.textContent = 'No chair is here right now. The Crisis help button at the top lists people you can call now.';
+  }
+
+  async function sendToChairs() {
+    const text = privateText.value;
+    if (!/[^ \t\r\n]/.test(text)) {
+      privateStatus.textContent = 'Write something first.';
+      return;
+    }
+    const r = await client.command({ type: 'private', to: 'chairs', text });
+    if (!r.ok) {
+      privateStatus.textContent = `Not sent: ${r.message}`;
+      return;
+    }
+    privateText.value = '';
+    privateStatus.textContent = r.delivered ? 'Sent to the chairs.' : 'No chair is here right now, so nobody got it.';
+  }
+
+  const votedOn = new Set();
+  function drawVote() {
+    const vote = client.live && client.live.vote;
+    const joined = client.state === 'joined' && waitingPanel.hidden;
+    voteCard.hidden = !vote || !joined;
+    if (voteCard.hidden) return;
+    if (voteCard.dataset.vote === String(vote.id) && voteCard.dataset.cast === String(vote.votes_cast)) return;
+    const hadFocus = voteCard.contains(document.activeElement);
+    voteCard.dataset.vote = String(vote.id);
+    voteCard.dataset.cast = String(vote.votes_cast);
+    const status = h('p', { class: 'form-status', role: 'status', id: 'vote-status' });
+    const canVote = client.you && client.you.role !== 'visitor' && !votedOn.has(vote.id);
+    clear(voteCard);
+    voteCard.append(
+      h('h2', { id: 'vote-title', text: 'Group conscience vote' }),
+      h('p', { class: 'vote-question', text: vote.question }),
+      canVote
+        ? h('div', { class: 'vote-options', role: 'group', 'aria-labelledby': 'vote-title' }, vote.options.map((o, i) => h('button', {
+          type: 'button', class: 'button small secondary', text: o,
+          on: {
+            click: async () => {
+              const r = await client.command({ type: 'vote', vote: vote.id, option: i });
+              if (r.ok || r.code === 'already_voted') {
+                votedOn.add(vote.id);
+                voteCard.dataset.cast = '';
+                drawVote();
+                announce('Your vote is in. Nobody sees who voted for what.');
+              } else status.textContent = `Your vote was not counted: ${r.message}`;
+            },
+          },
+        })))
+        : h('p', { class: 'muted', text: votedOn.has(vote.id) ? 'Your vote is in. Nobody sees who voted for what.' : 'Visitors do not vote.' }),
+      h('p', { class: 'muted', text: `${vote.votes_cast} ${vote.votes_cast === 1 ? 'person has' : 'people have'} voted so far.` }),
+      status);
+    if (hadFocus) voteCard.querySelector('h2').focus();
+  }
+
+  // A direct message (when the chair allows them) or, for greeters, a word from a chair.
+  let directSerial = 0;
+  function showDirect(m) {
+    const id = `reply-${++directSerial}`;
+    const reply = h('input', { type: 'text', id, maxlength: 4000 });
+    const status = h('p', { class: 'form-status', role: 'status' });
+    const note = h('div', { class: 'banner banner-gentle direct-message', role: 'region', 'aria-label': `Private message from ${m.from.name}` },
+      h('p', {}, h('strong', { text: `Private message from ${m.from.name}: ` }), h('span', { class: 'direct-text', text: m.text })),
+      h('form', {
+        class: 'reply-form',
+        on: {
+          submit: async (e) => {
+            e.preventDefault();
+            if (!/[^ \t\r\n]/.test(reply.value)) return;
+            const r = await client.command({ type: 'private', to: m.from.member, text: reply.value });
+            status.textContent = r.ok ? (r.delivered ? `Sent to ${m.from.name}.` : `${m.from.name} is not here any more.`) : `Not sent: ${r.message}`;
+            if (r.ok) reply.value = '';
+          },
+        },
+      }, h('label', { for: id, text: `Reply privately to ${m.from.name}` }),
+      h('span', { class: 'inline-row' }, reply, h('button', { type: 'submit', class: 'button small secondary', text: 'Send' }))),
+      status,
+      h('p', {}, actionButton('Dismiss', () => note.remove())));
+    notices.append(note);
+    announce(`Private message from ${m.from.name}: ${String(m.text).slice(0, 300)}`);
+  }
+
+  client.on('live', () => {
+    drawShare();
+    drawVote();
+    page.classList.toggle('can-moderate', ['co-chair', 'chair', 'admin'].includes(client.rank()));
+  });
+  client.on('deleted', ({ seq, by }) => {
+    markDeleted(seq, by);
+    announce(by === 'chair' ? 'A chair removed a message.' : 'A message was taken back by its author.');
+  });
+  client.on('topic', ({ topic: t }) => {
+    topic.hidden = !t;
+    topic.textContent = t ? `Topic: ${t}` : '';
+  });
+  client.on('private', ({ message }) => {
+    if (message && message.kind === 'direct' && message.from) showDirect(message);
+  });
+
+  // After the session: an attendance slip, where the meeting offers them (type POA).
+  async function offerSlip() {
+    const sessionId = client.sessionId;
+    if (!sessionId || endedBanner.querySelector('.slip-offer')) return;
+    const r = await getJSON(paths.meeting(slug));
+    if (!r.ok || !r.data || !Array.isArray(r.data.types) || !r.data.types.includes('POA')) return;
+    endedBanner.append(
+      h('p', { text: 'This meeting gives attendance slips, for those who need proof that they attended.' }),
+      slipOffer({
+        sessionId,
+        token: () => (client.usedAccount ? account.helloAccount.token() : localStore.load('token', null)),
+        idPrefix: 'room-slip',
+      }));
+  }
 
   // --- composer ---------------------------------------------------------------------------
   let draftTimer = null;
@@ -641,7 +1057,7 @@ export function roomPage(container, { slug }) {
   function onSend(e) {
     e.preventDefault();
     const text = textarea.value;
-    const r = client.say(text);
+    const r = client.say(text, { offRecord: offRecord.checked });
     if (!r.ok) {
       if (r.code === 'empty') showComposerError('Write something first.');
       else if (r.code === 'too_long') {
@@ -651,6 +1067,7 @@ export function roomPage(container, { slug }) {
       return;
     }
     showComposerError('');
+    offRecord.checked = false;
     textarea.value = '';
     sessionStore.remove(`draft.${slug}`);
     updateCounter();
@@ -700,6 +1117,8 @@ export function roomPage(container, { slug }) {
 
   return () => {
     clearInterval(countdown);
+    clearInterval(shareTimer);
+    chairPanel.destroy();
     clearTimeout(draftTimer);
     window.removeEventListener('online', onOnline);
     window.removeEventListener('scroll', onScroll);
