@@ -235,6 +235,7 @@ int server_run(struct config *cfg, const struct config_sources *src)
     void *foreign_loops[1];
     const struct lws_protocols *protos[4];
     static struct lws_protocols protocols[4];
+    static const lws_retry_bo_t no_validity_timer = {.secs_since_valid_hangup = 0};
 
     init_common(&srv, cfg, false);
     srv.exit_code = 0;
@@ -286,7 +287,12 @@ int server_run(struct config *cfg, const struct config_sources *src)
     info.iface = cfg->listen_address;
     info.vhost_name = "haven";
     info.server_string = "havend";
-    /* No retry_and_idle_policy: ws.c keeps connections alive itself. */
+    /* ws.c keeps connections alive itself.  A policy whose hangup time is 0
+     * turns lws's own validity timer off: without one lws falls back to a
+     * default policy and re-inserts every connection into its sorted timer
+     * list on every frame received (O(n) each: 35-50 % of a core for a round
+     * of pongs from 19,000 idle connections, BENCHMARKS.md). */
+    info.retry_and_idle_policy = &no_validity_timer;
     /* A connection gets this long for its TLS handshake and request headers
      * (PENDING_TIMEOUT_ESTABLISH_WITH_SERVER, then HOLDING_AH): bytes that
      * trickle in do not extend it, so a slow client cannot keep a slot. */
