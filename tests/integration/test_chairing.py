@@ -69,9 +69,10 @@ def login(server, username):
     return body["token"]
 
 
-@pytest.fixture(scope="module")
-def site(pg_cluster, tmp_path_factory):
-    gen = module_server(pg_cluster, tmp_path_factory, CONFIG, name="chairing")
+def accounts_site(pg_cluster, tmp_path_factory, config, name):
+    """Generator for a module fixture: a module_server with config whose ACCOUNTS exist and
+    are logged in (server.tokens: user -> login token)."""
+    gen = module_server(pg_cluster, tmp_path_factory, config, name=name)
     server = next(gen)
     try:
         for user, flags in ACCOUNTS.items():
@@ -80,6 +81,11 @@ def site(pg_cluster, tmp_path_factory):
         yield server
     finally:
         gen.close()
+
+
+@pytest.fixture(scope="module")
+def site(pg_cluster, tmp_path_factory):
+    yield from accounts_site(pg_cluster, tmp_path_factory, CONFIG, "chairing")
 
 
 _slugs = itertools.count(1)

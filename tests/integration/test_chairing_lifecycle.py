@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from test_chairing import ACCOUNTS, PASSWORD, admitted, arrive, cli, let_in, login, waiting
-from wsclient import Meeting, module_server, run
+from test_chairing import accounts_site, admitted, arrive, cli, let_in, waiting
+from wsclient import Meeting, run
 
 GRACE_SECS = 2
 OPENS_MINUTES = 15
@@ -26,15 +26,7 @@ _slugs = iter(range(1, 1000))
 
 @pytest.fixture(scope="module")
 def site(pg_cluster, tmp_path_factory):
-    gen = module_server(pg_cluster, tmp_path_factory, CONFIG, name="lifecycle")
-    server = next(gen)
-    try:
-        for user, flags in ACCOUNTS.items():
-            cli(server.db, "user", "add", user, *flags, stdin=PASSWORD + "\n")
-        server.tokens = {user: login(server, user) for user in ACCOUNTS}
-        yield server
-    finally:
-        gen.close()
+    yield from accounts_site(pg_cluster, tmp_path_factory, CONFIG, "lifecycle")
 
 
 def ms(dt):

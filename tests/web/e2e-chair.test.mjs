@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  axe, formatViolations, joinMeeting, launch, messageTexts, newPerson, screenshot,
+  axe, countText, formatViolations, joinMeeting, launch, messageTexts, newPerson, screenshot,
+  waitForText,
 } from './lib/browser.mjs';
 import { startStack } from './lib/stack.mjs';
 
@@ -46,18 +47,6 @@ async function noSideways(page, what) {
 async function send(page, text) {
   await page.fill('#composer-text', text);
   await page.press('#composer-text', 'Enter');
-}
-
-async function waitForText(page, text, timeout = 20000) {
-  await page.waitForFunction(
-    (t) => [...document.querySelectorAll('#messages .msg-text')].some((e) => e.textContent === t),
-    text, { timeout },
-  );
-  return page.$$eval('#messages .msg-text', (els, t) => els.filter((e) => e.textContent === t).length, text);
-}
-
-async function countText(page, text) {
-  return page.$$eval('#messages .msg-text, #pending .msg-text', (els, t) => els.filter((e) => e.textContent === t).length, text);
 }
 
 // Join and land in the waiting room (the session is chaired and not started).

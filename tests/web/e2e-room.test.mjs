@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 
 import { NAME_MESSAGES, checkName } from '../../web-client/js/names.js';
 import {
-  axe, formatViolations, joinMeeting, launch, messageTexts, newPerson, screenshot,
+  axe, countText, formatViolations, joinMeeting, launch, messageTexts, newPerson, screenshot,
+  waitForText,
 } from './lib/browser.mjs';
 import { startStack } from './lib/stack.mjs';
 
@@ -21,19 +22,6 @@ async function person(opts) {
   const p = await newPerson(browser, stack.url, opts);
   people.push(p);
   return p;
-}
-
-// Wait until the page shows a message with this exact text; return how many it shows.
-async function waitForText(page, text, timeout = 30000) {
-  await page.waitForFunction(
-    (t) => [...document.querySelectorAll('#messages .msg-text')].some((e) => e.textContent === t),
-    text, { timeout },
-  );
-  return page.$$eval('#messages .msg-text', (els, t) => els.filter((e) => e.textContent === t).length, text);
-}
-
-async function countText(page, text) {
-  return page.$$eval('#messages .msg-text, #pending .msg-text', (els, t) => els.filter((e) => e.textContent === t).length, text);
 }
 
 async function send(page, text) {

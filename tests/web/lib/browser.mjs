@@ -110,3 +110,17 @@ export async function screenshot(page, name, { at = 'top' } = {}) {
 export async function messageTexts(page) {
   return page.$$eval('#messages li.msg .msg-text', (els) => els.map((e) => e.textContent));
 }
+
+// Wait until a message with exactly this text is shown; returns how many are shown.
+export async function waitForText(page, text, timeout = 30000) {
+  await page.waitForFunction(
+    (t) => [...document.querySelectorAll('#messages .msg-text')].some((e) => e.textContent === t),
+    text, { timeout },
+  );
+  return page.$$eval('#messages .msg-text', (els, t) => els.filter((e) => e.textContent === t).length, text);
+}
+
+// How many messages with exactly this text are shown, sent or still pending.
+export async function countText(page, text) {
+  return page.$$eval('#messages .msg-text, #pending .msg-text', (els, t) => els.filter((e) => e.textContent === t).length, text);
+}
