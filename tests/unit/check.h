@@ -35,17 +35,42 @@ static int check_n, check_failed;
         }                                                                                      \
     } while (0)
 
+/* Print s quoted, control characters escaped, so that a value never breaks
+ * the TAP line it is on. */
+static inline void check_put_str(const char *s)
+{
+    if (!s) {
+        fputs("(null)", stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n')
+            fputs("\\n", stdout);
+        else if (c < 0x20 || c == 0x7f)
+            printf("\\x%02x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
 #define CHECK_EQ_STR(a, b)                                                                     \
     do {                                                                                       \
         const char *check_a = (a), *check_b = (b);                                             \
         check_n++;                                                                             \
         if (check_a && check_b && strcmp(check_a, check_b) == 0) {                             \
-            printf("ok %d - %s == \"%s\"\n", check_n, #a, check_b);                            \
+            printf("ok %d - %s == ", check_n, #a);                                             \
+            check_put_str(check_b);                                                            \
+            putchar('\n');                                                                     \
         } else {                                                                               \
             check_failed++;                                                                    \
-            printf("not ok %d - %s: \"%s\" != \"%s\" (%s:%d)\n", check_n, #a,                  \
-                   check_a ? check_a : "(null)", check_b ? check_b : "(null)", __FILE__,       \
-                   __LINE__);                                                                  \
+            printf("not ok %d - %s: ", check_n, #a);                                           \
+            check_put_str(check_a);                                                            \
+            fputs(" != ", stdout);                                                             \
+            check_put_str(check_b);                                                            \
+            printf(" (%s:%d)\n", __FILE__, __LINE__);                                          \
         }                                                                                      \
     } while (0)
 
