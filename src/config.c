@@ -47,6 +47,13 @@ static const struct directive directives[] = {
      "Origins allowed to open WebSockets (for example `https://meet.example.org`). "
      "Empty: only the same origin as the request's Host. Requests without Origin "
      "(non-browser clients) are allowed.", .live = true},
+    {"http.trusted_proxies", T_STRLIST, F(http_trusted_proxies), 0, 0, "", false,
+     "Addresses or prefixes of the reverse proxies in front of havend (for example "
+     "`127.0.0.1` for nginx on the same host). An HTTP request from one of them that carries "
+     "`X-Forwarded-For` counts as coming from the last address in that header (the one the "
+     "proxy saw): login limits and logs then see each client. Empty: the connection's own "
+     "address, always.",
+     .live = true},
     {"http.public_url", T_STRING, F(http_public_url), 0, 0, "", false,
      "Base URL people use to reach this server (for example `https://meet.example.org`), "
      "used for join links in the directory, calendars and the Meeting Guide feed. Empty: "
@@ -605,6 +612,15 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
                      "metrics.allow: expected addresses or prefixes like 127.0.0.0/8, got "
                      "\"%.60s\"",
                      cfg->metrics_allow.v[i]);
+            return HV_EINVAL;
+        }
+    }
+    for (size_t i = 0; i < cfg->http_trusted_proxies.n; i++) {
+        if (util_addr_match(cfg->http_trusted_proxies.v[i], "::1") < 0) {
+            util_err(err, errlen,
+                     "http.trusted_proxies: expected addresses or prefixes like 127.0.0.1 or "
+                     "10.0.0.0/8, got \"%.60s\"",
+                     cfg->http_trusted_proxies.v[i]);
             return HV_EINVAL;
         }
     }

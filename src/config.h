@@ -30,6 +30,7 @@ struct config {
     int listen_port;
     char *http_web_root;
     struct strlist http_allowed_origins;
+    struct strlist http_trusted_proxies;
     char *http_public_url;
     char *http_crisis_file;
     char *tls_cert;

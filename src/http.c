@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -323,12 +324,33 @@ static void collect(struct lws *wsi, struct api_req *r)
     }
 }
 
+/* The address a request came from: the TCP peer, or, when that peer is one
+ * of http.trusted_proxies and the request carries X-Forwarded-For, the last
+ * address in that header (the one the proxy saw; those before it are only
+ * what the client claimed). */
 static void peer_of(struct lws *wsi, char *out, size_t len)
 {
-    char peer[64] = "";
+    char peer[64] = "", xff[512], last[64];
     lws_get_peer_simple(wsi, peer, sizeof(peer));
     /* lws listens dual-stack: present IPv4 peers plainly. */
     snprintf(out, len, "%s", strncmp(peer, "::ffff:", 7) == 0 ? peer + 7 : peer);
+    const struct strlist *trusted = &ctx->cfg->http_trusted_proxies;
+    bool from_proxy = false;
+    for (size_t i = 0; i < trusted->n && !from_proxy; i++)
+        from_proxy = util_addr_match(trusted->v[i], out) == 1;
+    if (!from_proxy || lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
+        return;
+    const char *p = strrchr(xff, ',');
+    p = p ? p + 1 : xff;
+    p += strspn(p, " \t");
+    size_t n = strcspn(p, " \t");
+    if (n == 0 || n >= sizeof(last))
+        return;
+    memcpy(last, p, n);
+    last[n] = '\0';
+    unsigned char bin[16];
+    if (inet_pton(AF_INET, last, bin) == 1 || inet_pton(AF_INET6, last, bin) == 1)
+        snprintf(out, len, "%s", last);
 }
 
 static int write_reply(struct lws *wsi, struct pss *pss)

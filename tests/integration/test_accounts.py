@@ -31,9 +31,9 @@ def add_user(db, name, *flags, password=PASSWORD):
     return proc
 
 
-def request(server, method, path, body=None, token=None, raw=None):
+def request(server, method, path, body=None, token=None, raw=None, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    headers = {}
+    headers = dict(headers or {})
     if token:
         headers["Authorization"] = "Bearer " + token
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
@@ -160,6 +160,35 @@ def test_login_rate_limited_per_account_and_address(db, start_havend):
         assert login(server, "kim", "wrong wrong wrong")[0] == 401
     # five failures from this address in all: the address is limited for every account
     assert login(server, "kim")[0] == 429
+
+
+def test_login_limits_see_clients_through_a_trusted_proxy(db, start_havend):
+    """Behind a proxy every login comes from the proxy's address. With http.trusted_proxies
+    naming it, the last X-Forwarded-For address is the client: one client's failures limit
+    that client only. Earlier entries (what a client claims) and the header from a peer that
+    is not a trusted proxy count for nothing."""
+    db.migrate()
+    add_user(db, "sam")
+    add_user(db, "kim")
+    limits = {"identity": {"login_failures_per_account": 100, "login_failures_per_address": 3}}
+
+    def via(server, client, name, password=PASSWORD, claimed="198.51.100.77"):
+        return request(server, "POST", "/api/login", {"username": name, "password": password},
+                       headers={"X-Forwarded-For": f"{claimed}, {client}"})
+
+    server = start_havend(db, config={**limits, "http": {"trusted_proxies": ["127.0.0.1"]}})
+    for i in range(3):  # a different claimed address each time changes nothing
+        assert via(server, "192.0.2.1", "sam", "wrong wrong wrong", f"203.0.113.{i}")[0] == 401
+    assert via(server, "192.0.2.1", "kim")[0] == 429   # that client is limited
+    assert via(server, "192.0.2.2", "kim")[0] == 200   # another client of the same proxy is not
+    assert via(server, "2001:db8::7", "kim")[0] == 200
+    server.stop()
+
+    # Not a trusted proxy: the header is ignored, and the connection's address is limited.
+    server = start_havend(db, config=limits)
+    for i in range(3):
+        assert via(server, f"192.0.2.{10 + i}", "sam", "wrong wrong wrong")[0] == 401
+    assert via(server, "192.0.2.99", "kim")[0] == 429
 
 
 def test_logout_and_expiry_revoke_tokens(db, start_havend):
