@@ -652,10 +652,15 @@ static void array_literal(struct buf *b, const struct req *r, int n, int i)
             continue;
         }
         buf_add(b, "\"", 1);
-        for (; *v; v++) {
-            if (*v == '"' || *v == '\\')
+        /* Copy runs up to the next quote or backslash, which get a backslash. */
+        for (size_t run; *v; v += run) {
+            run = strcspn(v, "\"\\");
+            buf_add(b, v, run);
+            if (v[run]) {
                 buf_add(b, "\\", 1);
-            buf_add(b, v, 1);
+                buf_add(b, v + run, 1);
+                run++;
+            }
         }
         buf_add(b, "\"", 1);
     }

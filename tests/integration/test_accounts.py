@@ -182,6 +182,13 @@ def test_login_limits_see_clients_through_a_trusted_proxy(db, start_havend):
     assert via(server, "192.0.2.1", "kim")[0] == 429   # that client is limited
     assert via(server, "192.0.2.2", "kim")[0] == 200   # another client of the same proxy is not
     assert via(server, "2001:db8::7", "kim")[0] == 200
+    # A last entry that is not an address (garbage, empty, a host name, too long for the
+    # header buffer) is not believed: the request counts as the proxy's own.
+    statuses = [via(server, bad, "sam", "wrong wrong wrong")[0]
+                for bad in ("not-an-address", "", "proxy.example", "192.0.2.300", "1" * 600)]
+    assert statuses == [401, 401, 401, 429, 429]       # all five counted for the proxy
+    assert via(server, "127.0.0.1", "kim")[0] == 429   # the proxy's own address is limited
+    assert via(server, "192.0.2.3", "kim")[0] == 200   # real clients unaffected
     server.stop()
 
     # Not a trusted proxy: the header is ignored, and the connection's address is limited.

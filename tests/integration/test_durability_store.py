@@ -15,6 +15,7 @@ afterwards. Every server frame is validated against proto/schema.
 
 import asyncio
 
+import pytest
 import websockets
 
 from harness import (FAST_RECONNECT, NO_RATE_LIMIT, assert_gapless, assert_unique_client_ids,
@@ -503,11 +504,14 @@ TRICKY_TEXTS = ['say "hi"', "back\\slash", "{braces}", "a,b,c", "NULL", "null", 
                 "{\"json\": [1, 2]}", "end\\"]
 
 
-def test_merged_batch_stores_exact_text_and_isolates_a_failure(start_havend, db):
+@pytest.mark.parametrize("batch_max", [3, 500])
+def test_merged_batch_stores_exact_text_and_isolates_a_failure(start_havend, db, batch_max):
     """A burst queued behind a locked table goes out as merged multi-row INSERTs: every text
     comes back byte for byte, and one event the database refuses (a CHECK constraint added for
-    the test) fails alone: its sender gets an error, every other event commits in order."""
-    server = start_havend(db, config=NO_RATE_LIMIT).wait_healthy()
+    the test) fails alone: its sender gets an error, every other event commits in order. With
+    store.batch_max 3 the burst is cut into many merged statements at the limit."""
+    server = start_havend(db, config=merged(NO_RATE_LIMIT, {"store": {"batch_max": batch_max}}))
+    server.wait_healthy()
     slug = db.create_meeting("merged-batch", "Merged batches")
     db.execute("ALTER TABLE events ADD CONSTRAINT test_no_boom"
                " CHECK (body->>'text' IS DISTINCT FROM 'boom') NOT VALID")
